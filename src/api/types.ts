@@ -1,0 +1,28 @@
+/**
+ * Wire types shared by the CLI's --json output, the daemon's routes and their tests.
+ * A backup record is exactly the seed's shape plus added fields.
+ */
+
+export type RecordScope = 'full' | 'agents' | 'pre-restore';
+
+export interface BackupRecord {
+  id: string;
+  path: string;
+  scope: RecordScope;
+  created_at: string;
+  /** `sha256:<hex>` of the whole archive file. */
+  checksum: string;
+  size_bytes: number;
+  /** Added: the scope the archive's manifest declares (what a restore replaces). */
+  manifest_scope?: 'full' | 'agents';
+  /** Added: number of files and their total unpacked size. */
+  file_count?: number;
+  unpacked_bytes?: number;
+  hoziron_version?: string;
+  /** Added: when `backup verify` last passed on this archive, if ever. */
+  last_verified_at?: string | null;
+}
+
+export interface ApiError {
+  error: { code: string; message: string; hint?: string };
+}

@@ -1,0 +1,67 @@
+/**
+ * What every command gets: the resolved home, the configuration (loaded once, warnings
+ * printed once to stderr) and the output helpers. Commands stay thin: parse flags, call one
+ * core function, render the result with these helpers.
+ */
+import { loadConfig, type LoadedConfig } from '../home/config.js';
+import { HomeLayout, resolveHomeDir } from '../home/layout.js';
+
+export type Preflight = (home: HomeLayout) => Promise<void>;
+
+export class App {
+  private layout: HomeLayout | undefined;
+  private loaded: LoadedConfig | undefined;
+  private readonly preflights: Preflight[] = [];
+  private preflightDone = false;
+
+  constructor(
+    private readonly homeFlag: () => string | undefined,
+    readonly stdout: NodeJS.WritableStream = process.stdout,
+    readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** The home directory chosen by --home, HOZIRON_HOME or the default. */
+  home(): HomeLayout {
+    this.layout ??= new HomeLayout(resolveHomeDir(this.homeFlag()));
+    return this.layout;
+  }
+
+  /** Load and validate config.toml (once); unknown keys are warned about on stderr. */
+  config(): LoadedConfig {
+    if (!this.loaded) {
+      this.loaded = loadConfig(this.home());
+      for (const w of this.loaded.warnings) this.stderr.write(`warning: ${w}\n`);
+    }
+    return this.loaded;
+  }
+
+  /**
+   * Register work that must run before any command touches an existing home (for example,
+   * finishing or rolling back an interrupted restore).
+   */
+  addPreflight(fn: Preflight): void {
+    this.preflights.push(fn);
+  }
+
+  /** Load the config and run the preflights; every command on an existing home calls this. */
+  async open(): Promise<{ home: HomeLayout; cfg: LoadedConfig }> {
+    const cfg = this.config();
+    if (!this.preflightDone) {
+      this.preflightDone = true;
+      for (const fn of this.preflights) await fn(this.home());
+    }
+    return { home: this.home(), cfg };
+  }
+
+  print(text: string): void {
+    this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  printJson(value: unknown): void {
+    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  warn(text: string): void {
+    this.stderr.write(`warning: ${text}\n`);
+  }
+}

@@ -1,0 +1,7 @@
+/** Every command of the CLI, registered in the order `--help` lists them. */
+import type { Command } from 'commander';
+import type { App } from '../app.js';
+
+export type Register = (program: Command, app: App) => void;
+
+export const COMMANDS: Register[] = [];

@@ -1,0 +1,189 @@
+/**
+ * `config.toml`: parsed with smol-toml, validated with a zod schema. A bad file is refused
+ * with one line naming the file, the key, what was expected and what was found; unknown
+ * keys are returned as warnings rather than silently dropped. Defaults live here only.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { Cron } from 'croner';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+import { HozironError, errnoCode } from '../errors.js';
+import type { HomeLayout } from './layout.js';
+
+export const DEFAULTS = {
+  server: { listen: '127.0.0.1:4200' },
+  backup: { schedule: '0 2 * * *', retention: 7, storage_path: '', backup_on_shutdown: false },
+} as const;
+
+/** A 5-field cron expression, checked by croner; the empty string disables the schedule. */
+export function checkCron(expr: string): string | undefined {
+  if (expr === '') return undefined;
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return `a 5-field cron expression, found ${fields.length} fields`;
+  try {
+    new Cron(expr, { paused: true });
+    return undefined;
+  } catch (err) {
+    return `a valid cron expression (${(err as Error).message.replace(/^CronPattern: /, '')})`;
+  }
+}
+
+const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, {
+  message: 'host:port',
+});
+
+const configSchema = z.object({
+  server: z
+    .object({ listen: listenSchema.default(DEFAULTS.server.listen) })
+    .default({ ...DEFAULTS.server }),
+  backup: z
+    .object({
+      schedule: z
+        .string()
+        .default(DEFAULTS.backup.schedule)
+        .superRefine((v, ctx) => {
+          const problem = checkCron(v);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      retention: z.number().int().min(1).max(10_000).default(DEFAULTS.backup.retention),
+      storage_path: z.string().default(DEFAULTS.backup.storage_path),
+      backup_on_shutdown: z.boolean().default(DEFAULTS.backup.backup_on_shutdown),
+    })
+    .default({ ...DEFAULTS.backup }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute backup storage directory (storage_path, or `<home>/backups`). */
+  storageDir: string;
+  /** Listen host and port parsed from `server.listen`. */
+  listen: { host: string; port: number };
+  warnings: string[];
+}
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  server: Object.keys(DEFAULTS.server),
+  backup: Object.keys(DEFAULTS.backup),
+};
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'a table';
+  return String(value);
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'number' || issue.expected === 'int'
+        ? 'an integer'
+        : issue.expected === 'object'
+          ? 'a table'
+          : `a ${issue.expected}`;
+    case 'too_small':
+      return `an integer of at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `an integer of at most ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = doc;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function unknownKeys(doc: Record<string, unknown>): string[] {
+  const found: string[] = [];
+  for (const [section, value] of Object.entries(doc)) {
+    const known = KNOWN_KEYS[section];
+    if (!known) {
+      found.push(section);
+      continue;
+    }
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const key of Object.keys(value)) if (!known.includes(key)) found.push(`${section}.${key}`);
+    }
+  }
+  return found;
+}
+
+/** Validate already-parsed TOML; `file` is used in messages only. */
+export function validateConfig(doc: Record<string, unknown>, file: string, home: HomeLayout): LoadedConfig {
+  const result = configSchema.safeParse(doc);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.map(String).join('.');
+    throw new HozironError(
+      'config_invalid',
+      `${file}: ${key}: expected ${expectation(issue)}, found ${describe(valueAt(doc, issue.path))}`,
+      `fix ${key} in ${file}`,
+    );
+  }
+  const config = result.data;
+  const storage = config.backup.storage_path;
+  const storageDir = storage === '' ? home.defaultStorage : isAbsolute(storage) ? storage : resolve(home.root, storage);
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(config.server.listen)!;
+  const port = Number(m[2]);
+  if (port > 65535) {
+    throw new HozironError('config_invalid', `${file}: server.listen: expected a port of at most 65535, found ${port}`);
+  }
+  const warnings = unknownKeys(doc).map((k) => `${file}: unknown key ${k} is ignored`);
+  return { config, storageDir, listen: { host: m[1]!, port }, warnings };
+}
+
+/** Read and validate `config.toml` of a home. A missing file is an error: run `hoziron init`. */
+export function loadConfig(home: HomeLayout): LoadedConfig {
+  const file = home.config;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
+      throw new HozironError('home_missing', `no Hoziron home at ${home.root} (${file} not found)`, 'run `hoziron init` first, or pass --home');
+    }
+    throw new HozironError('io', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : '';
+    const what = (err as Error).message.split('\n')[0];
+    throw new HozironError('config_invalid', `${file}: not valid TOML${where}: ${what}`);
+  }
+  return validateConfig(doc, file, home);
+}
+
+/** The commented `config.toml` that `hoziron init` writes: every key with its default. */
+export function renderDefaultConfig(): string {
+  return `# Hoziron platform configuration.
+# Every key is shown with its default. Unknown keys are warned about.
+
+[server]
+# Address the daemon listens on (loopback by default).
+listen = "${DEFAULTS.server.listen}"
+
+[backup]
+# 5-field cron expression (UTC) for automated backups run by the daemon; "" disables.
+schedule = "${DEFAULTS.backup.schedule}"
+# Keep this many backups; the oldest are pruned after each successful backup.
+retention = ${DEFAULTS.backup.retention}
+# Where archives are stored; "" means $HOZIRON_HOME/backups. Relative paths are
+# resolved against the home.
+storage_path = "${DEFAULTS.backup.storage_path}"
+# Take a backup when the daemon stops gracefully (hoziron stop, SIGTERM, SIGINT).
+backup_on_shutdown = ${DEFAULTS.backup.backup_on_shutdown}
+`;
+}
