@@ -20,7 +20,7 @@ export const DEFAULTS = {
 export function checkCron(expr: string): string | undefined {
   if (expr === '') return undefined;
   const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 5) return `a 5-field cron expression, found ${fields.length} fields`;
+  if (fields.length !== 5) return `a 5-field cron expression (minute hour day month weekday), not ${fields.length} fields`;
   try {
     new Cron(expr, { paused: true });
     return undefined;
