@@ -43,14 +43,22 @@ export class App {
     this.preflights.push(fn);
   }
 
-  /** Load the config and run the preflights; every command on an existing home calls this. */
-  async open(): Promise<{ home: HomeLayout; cfg: LoadedConfig }> {
-    const cfg = this.config();
+  /**
+   * Run the preflights once. They come before the config is read: recovering an interrupted
+   * restore may be what puts a sound config.toml back in place.
+   */
+  async runPreflights(): Promise<HomeLayout> {
     if (!this.preflightDone) {
       this.preflightDone = true;
       for (const fn of this.preflights) await fn(this.home());
     }
-    return { home: this.home(), cfg };
+    return this.home();
+  }
+
+  /** Run the preflights and load the config; every command on an existing home calls this. */
+  async open(): Promise<{ home: HomeLayout; cfg: LoadedConfig }> {
+    const home = await this.runPreflights();
+    return { home, cfg: this.config() };
   }
 
   print(text: string): void {

@@ -1,0 +1,58 @@
+/** `hoziron init [--json]`: create (or complete) a home; prints the first admin token once. */
+import type { Command } from 'commander';
+import type { App } from '../app.js';
+import type { InitResult } from '../../home/init.js';
+
+function renderInit(r: InitResult): string {
+  if (!r.created) {
+    const lines = [`Hoziron home at ${r.home} is already initialised; nothing changed.`];
+    if (r.missing.length > 0) {
+      lines.push(`warning: missing from this home: ${r.missing.join(', ')} (run \`hoziron doctor\`)`);
+    }
+    return lines.join('\n');
+  }
+  const lines = [
+    r.resumed
+      ? `Completed the Hoziron home at ${r.home} (created: ${r.created_paths.join(', ')}).`
+      : `Created a Hoziron home at ${r.home}.`,
+  ];
+  if (r.admin_key) {
+    lines.push(
+      '',
+      'Admin API key (shown once: store it now, it cannot be shown again):',
+      `  id:    ${r.admin_key.id}`,
+      `  role:  ${r.admin_key.role}`,
+      `  token: ${r.admin_key.token}`,
+      '',
+      'Next: hoziron backup create',
+    );
+  } else {
+    lines.push(
+      'keys.db already existed, so no admin key was minted.',
+      'If you do not hold an admin token for it, run `hoziron key create --role admin`.',
+    );
+  }
+  return lines.join('\n');
+}
+
+export function registerInit(program: Command, app: App): void {
+  program
+    .command('init')
+    .description('create a Hoziron home (config, .env, keys, audit trail, memory database); prints the first admin token once')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { json?: boolean }) => {
+      const home = await app.runPreflights();
+      const { initHome } = await import('../../home/init.js');
+      const r = await initHome(home);
+      if (opts.json) {
+        const key = r.admin_key && { id: r.admin_key.id, role: r.admin_key.role, token: r.admin_key.token };
+        app.printJson(
+          r.created
+            ? { home: r.home, created: true, resumed: r.resumed, created_paths: r.created_paths, admin_key: key }
+            : { home: r.home, created: false, missing: r.missing },
+        );
+      } else {
+        app.print(renderInit(r));
+      }
+    });
+}

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runCli } from '../support/cli.js';
+import { initHome, modeOf, snapshotTree } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+function fresh() {
+  const h = initHome();
+  cleanups.push(h.cleanup);
+  return h;
+}
+
+describe('hoziron init', () => {
+  it('creates the whole SPEC §2 layout with private permissions and prints the admin key once', () => {
+    const { home, init } = fresh();
+    expect(init.home).toBe(home);
+    expect(init.created).toBe(true);
+    expect(init.admin_key).toMatchObject({ role: 'admin' });
+    expect(init.admin_key!.token).toMatch(/^hzk_/);
+    for (const f of ['config.toml', '.env', 'keys.db', 'audit.db', 'data/hoziron.db']) {
+      expect(existsSync(join(home, f)), f).toBe(true);
+    }
+    for (const d of ['agents', 'memory', 'workflows', 'schedules', 'competencies', 'skills', 'integrations']) {
+      expect(existsSync(join(home, 'data', d)), d).toBe(true);
+    }
+    expect(modeOf(join(home, '.env'))).toBe(0o600);
+    expect(modeOf(join(home, 'keys.db'))).toBe(0o600);
+    expect(modeOf(join(home, 'backups'))).toBe(0o700);
+    expect(existsSync(join(home, 'run'))).toBe(true);
+    // The config is commented and holds every key with its default.
+    const config = readFileSync(join(home, 'config.toml'), 'utf8');
+    for (const key of ['listen', 'schedule', 'retention', 'storage_path', 'backup_on_shutdown']) expect(config).toMatch(new RegExp(`^${key} =`, 'm'));
+    expect(config).toMatch(/^# /m);
+    // The memory database is in WAL mode; the audit log starts with its genesis event.
+    const mem = new Database(join(home, 'data/hoziron.db'), { readonly: true });
+    expect(mem.pragma('journal_mode', { simple: true })).toBe('wal');
+    mem.close();
+    const audit = new Database(join(home, 'audit.db'), { readonly: true });
+    const first = audit.prepare('SELECT seq, action FROM events ORDER BY seq LIMIT 1').get();
+    audit.close();
+    expect(first).toEqual({ seq: 1, action: 'audit.genesis' });
+  });
+
+  it('changes nothing on an initialised home: every file byte-identical, no new key', () => {
+    const { home } = fresh();
+    const before = snapshotTree(home);
+    const human = runCli(['--home', home, 'init']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/already initialised/);
+    expect(human.stdout).not.toMatch(/hzk_/);
+    const json = runCli(['--home', home, 'init', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ home, created: false });
+    expect(snapshotTree(home)).toEqual(before);
+  });
+
+  it('completes a half-made home without touching what exists and never mints a second admin key', () => {
+    const { home } = fresh();
+    // As if init had crashed after keys.db: config.toml and the memory database are missing.
+    rmSync(join(home, 'config.toml'));
+    rmSync(join(home, 'data/hoziron.db'));
+    rmSync(join(home, 'data/skills'), { recursive: true });
+    const keysBefore = readFileSync(join(home, 'keys.db'));
+    const r = runCli(['--home', home, 'init', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { created: boolean; created_paths: string[]; admin_key: unknown };
+    expect(out.created).toBe(true);
+    expect(out.admin_key).toBeNull();
+    expect(out.created_paths.sort()).toEqual(['config.toml', 'data/hoziron.db', 'data/skills']);
+    expect(readFileSync(join(home, 'keys.db')).equals(keysBefore)).toBe(true);
+    const human = runCli(['--home', home, 'key', 'list', '--json']);
+    if (human.code === 0) expect(JSON.parse(human.stdout)).toHaveLength(1);
+  });
+});
