@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'daemon_running'
   | 'daemon_unreachable'
   | 'io'
+  | 'check_failed' // hoziron doctor found a failing check
   | 'internal';
 
 export class HozironError extends Error {

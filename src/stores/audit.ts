@@ -7,8 +7,7 @@
  * correctly. Details must never hold secrets.
  */
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
-import { createStore, openStore, type Db, type StoreSpec } from './sqlite.js';
+import { createStore, openForCheck, openStore, type Db, type StoreSpec } from './sqlite.js';
 
 export const GENESIS_PREV_HASH = '0'.repeat(64);
 
@@ -84,6 +83,17 @@ export function eventHash(
   return createHash('sha256').update(prevHash).update(canonical).digest('hex');
 }
 
+/** An event's detail; text that is not a JSON object (a damaged row) is shown as it is. */
+function parseDetail(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  return { unparsed: text };
+}
+
 interface EventRow {
   seq: number;
   time: string;
@@ -142,12 +152,12 @@ export class AuditLog {
   }
 
   /**
-   * Verify the chain of the audit database at `path` without changing it (read-only open;
+   * Verify the chain of the audit database at `path` without changing it (`openForCheck`;
    * works on archived copies). With `upTo`, the chain must verify up to and including that
    * head; events after it are not checked.
    */
   static verifyFile(path: string, upTo?: AuditHead): ChainReport {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+    const db = openForCheck(path);
     try {
       return verifyRows(db, upTo);
     } finally {
@@ -185,7 +195,7 @@ export class AuditLog {
     const rows = this.db
       .prepare('SELECT seq, time, actor, action, target, detail, prev_hash, hash FROM events ORDER BY seq DESC LIMIT ?')
       .all(n) as EventRow[];
-    return rows.reverse().map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+    return rows.reverse().map((r) => ({ ...r, detail: parseDetail(r.detail) }));
   }
 
   close(): void {

@@ -4,7 +4,7 @@
  * run. Opening a database migrates it forward inside one transaction, so a crash during a
  * migration leaves the old schema intact. A database newer than this program is refused.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import Database from 'better-sqlite3';
 import { HozironError } from '../errors.js';
 import { fsyncDir, tempNameFor } from '../home/atomic.js';
@@ -115,11 +115,31 @@ export async function createStore(
   }
 }
 
+/**
+ * Open a database only to read it for a check (integrity, audit chain). It is opened
+ * read-write but with `query_only`, because a read-only connection to a WAL database leaves
+ * empty -wal and -shm files behind, while the last read-write connection removes them on
+ * close; the database file itself is not written either way. Falls back to a read-only
+ * connection when the file cannot be opened for writing.
+ */
+export function openForCheck(path: string): Db {
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (err) {
+    if (!existsSync(path)) throw err;
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  }
+  db.pragma('busy_timeout = 10000');
+  if (!db.readonly) db.pragma('query_only = ON');
+  return db;
+}
+
 /** `PRAGMA integrity_check` of a database file: [] when it is sound, else the problems. */
 export function integrityCheck(path: string): string[] {
   let db: Db;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openForCheck(path);
   } catch (err) {
     return [`cannot open: ${(err as Error).message}`];
   }

@@ -1,0 +1,65 @@
+/**
+ * The CLI program: builds the commander program, runs one command and turns any error
+ * into the SPEC §4 convention (`error:` and optional `hint:` on stderr; exit 2 for bad
+ * usage, 1 otherwise; a stack trace only with HOZIRON_DEBUG=1).
+ */
+import { Command, CommanderError } from 'commander';
+import { exitCodeFor, isHozironError } from '../errors.js';
+import { HOZIRON_VERSION } from '../version.js';
+import { App } from './app.js';
+import { COMMANDS } from './commands/index.js';
+
+export function buildProgram(app: App): Command {
+  const program = new Command('hoziron')
+    .description('Back up, list, verify and restore a Hoziron home; run the Hoziron daemon.')
+    .version(HOZIRON_VERSION, '-V, --version')
+    .option('--home <dir>', 'Hoziron home directory (default: $HOZIRON_HOME or ~/.hoziron)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => app.stdout.write(s),
+      // Commander's own messages already start with "error:".
+      writeErr: (s) => app.stderr.write(s),
+    });
+  for (const register of COMMANDS) register(program, app);
+  // Subcommands inherit the error handling of the program.
+  const walk = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => app.stdout.write(s), writeErr: (s) => app.stderr.write(s) });
+    cmd.commands.forEach(walk);
+  };
+  program.commands.forEach(walk);
+  return program;
+}
+
+function report(app: App, err: unknown): void {
+  if (isHozironError(err)) {
+    app.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) app.stderr.write(`hint: ${err.hint}\n`);
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    app.stderr.write(`error: ${message}\n`);
+  }
+  if (process.env.HOZIRON_DEBUG === '1' && err instanceof Error && err.stack) {
+    app.stderr.write(`${err.stack}\n`);
+  }
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function runProgram(argv: string[]): Promise<number> {
+  let program: Command | undefined;
+  const app = new App(() => program?.opts<{ home?: string }>().home);
+  program = buildProgram(app);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    report(app, err);
+    return exitCodeFor(err);
+  }
+}
+

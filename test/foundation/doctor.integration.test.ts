@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.js';
+import { initHome } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+function fresh(): string {
+  const h = initHome();
+  cleanups.push(h.cleanup);
+  return h.home;
+}
+
+interface Report {
+  ok: boolean;
+  checks: { check: string; status: string; message: string }[];
+}
+
+function doctorJson(home: string): { code: number; report: Report; stderr: string } {
+  const r = runCli(['--home', home, 'doctor', '--json'], { env: { HOZIRON_DOCTOR_MIN_FREE_BYTES: '0' } });
+  return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+}
+
+function setConfig(home: string, edit: (text: string) => string): void {
+  const file = join(home, 'config.toml');
+  writeFileSync(file, edit(readFileSync(file, 'utf8')));
+}
+
+describe('hoziron doctor', () => {
+  it('is all ok on a fresh home', () => {
+    const home = fresh();
+    const { code, report } = doctorJson(home);
+    expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(code).toBe(0);
+    for (const name of ['config', 'keys.db', 'audit.db', 'data/hoziron.db', 'audit chain', '.env mode', 'keys.db mode', 'storage mode', 'storage writable', 'disk space']) {
+      expect(report.checks.map((c) => c.check)).toContain(name);
+    }
+    const human = runCli(['--home', home, 'doctor']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^ok +keys\.db mode/m);
+  });
+
+  it('fails, naming keys.db, when keys.db is mode 0644', () => {
+    const home = fresh();
+    chmodSync(join(home, 'keys.db'), 0o644);
+    const { code, report, stderr } = doctorJson(home);
+    expect(code).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(report.checks.find((c) => c.check === 'keys.db mode')).toMatchObject({ status: 'fail', message: expect.stringMatching(/0644/) });
+    expect(stderr).toMatch(/^error: keys\.db mode: /m);
+  });
+
+  it('warns about an unknown config key but does not fail', () => {
+    const home = fresh();
+    setConfig(home, (t) => t.replace('[backup]\n', '[backup]\nretension = 3\n'));
+    const { code, report } = doctorJson(home);
+    expect(code).toBe(0);
+    expect(report.checks.find((c) => c.check === 'config')).toMatchObject({ status: 'warn', message: expect.stringMatching(/backup\.retension/) });
+  });
+
+  it('fails on a damaged database file', () => {
+    const home = fresh();
+    const file = join(home, 'data/hoziron.db');
+    const bytes = readFileSync(file);
+    bytes.fill(0xab, 4096, 8192); // garble the second page
+    writeFileSync(file, bytes);
+    const { code, report } = doctorJson(home);
+    expect(code).toBe(1);
+    expect(report.checks.find((c) => c.check === 'data/hoziron.db')?.status).toBe('fail');
+  });
+});
+
+describe('a bad config value', () => {
+  it.each([
+    ['doctor', ['doctor']],
+    ['key list', ['key', 'list']],
+    ['audit verify', ['audit', 'verify']],
+  ])('makes %s fail with one error line naming backup.retention, no stack trace', (_name, args) => {
+    const home = fresh();
+    setConfig(home, (t) => t.replace(/^retention = 7$/m, 'retention = "seven"'));
+    const r = runCli(['--home', home, ...args]);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/backup\.retention/);
+    expect(errors[0]).toMatch(/config\.toml/);
+    expect(errors[0]).toMatch(/"seven"/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
