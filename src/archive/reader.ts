@@ -1,0 +1,385 @@
+/**
+ * The strict streaming reader of Hoziron archives: file → SHA-256 of the raw bytes → gunzip
+ * (Node zlib, in the thread pool; multi-member gzip works) → our own tar parser → a sink.
+ * Every hostile-entry check lives here, and none of them depends on the checksum: links,
+ * devices, FIFOs and any other type are refused by name; names must be clean relative paths
+ * listed in the manifest, once; a size must equal the manifest's before the body is read and
+ * the body is read to exactly that size (no decompression bomb); the pax and ustar sizes
+ * must agree; the SHA-256 of every body must match; bytes after the end-of-archive marker
+ * must be zero padding, and nothing may follow the gzip stream. The raw headers are parsed
+ * by `tar-header.ts` (not tar-stream, which hides the ustar size behind the pax one).
+ * The reader writes nothing: the sink decides what to do with the entries.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { HozironError, errnoCode } from '../errors.js';
+import { checkManifestPaths, unsafeNameReason } from './entry-paths.js';
+import { MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, type Manifest, type ManifestDir, type ManifestFile } from './manifest.js';
+import { BLOCK, HeaderError, USTAR_MAX_SIZE, isZeroBlock, parseHeader, parsePax, type RawHeader } from './tar-header.js';
+
+/** Receives the entries of an archive, in order, once each has passed its checks. */
+export interface EntrySink {
+  /** The validated manifest; may be async (for a preflight) and may throw to stop. */
+  manifest?(m: Manifest): void | Promise<void>;
+  directory(dir: ManifestDir): void;
+  /** A file starts; `data` follows in order; `closeFile` only after its SHA-256 matched. */
+  openFile(file: ManifestFile): void;
+  data(chunk: Buffer): void;
+  closeFile(file: ManifestFile): void;
+  /** The read failed: release whatever is open. */
+  abort?(): void;
+}
+
+export interface ReadResult {
+  manifest: Manifest;
+  /** SHA-256 (hex) of the whole archive file as read. */
+  sha256: string;
+}
+
+const MAX_META_BYTES = 1024 * 1024; // pax / GNU long-name bodies
+const MAX_TRAILER_BYTES = 1024 * 1024; // zero padding after the end-of-archive marker
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class StopAfterManifest extends Error {}
+
+type Pending = 'header' | 'meta' | 'body' | 'padding' | 'end';
+
+/** The tar state machine, fed decompressed bytes. */
+class StrictTarParser extends Writable {
+  manifest: Manifest | undefined;
+  private state: Pending = 'header';
+  private readonly block = Buffer.alloc(BLOCK);
+  private blockFill = 0;
+  private zeroBlocks = 0;
+  private trailerBytes = 0;
+  private offset = 0; // decompressed offset of the current header, for messages
+  // Extended headers that apply to the next entry.
+  private paxPath: string | undefined;
+  private paxSize: number | undefined;
+  private gnuName: string | undefined;
+  private sawExtended = false;
+  private readonly metaSeen = new Set<string>();
+  // The entry whose body is being read.
+  private metaType = '';
+  private metaChunks: Buffer[] = [];
+  private remaining = 0;
+  private padding = 0;
+  private current: { kind: 'manifest' | 'file'; name: string; file?: ManifestFile; hash?: Hash } | undefined;
+  private files = new Map<string, ManifestFile>();
+  private dirs = new Map<string, ManifestDir>();
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly source: string,
+    private readonly sink: EntrySink | undefined,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  private refuse(msg: string): HozironError {
+    return new HozironError('archive_invalid', `${this.source}: ${msg}`);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.consume(chunk).then(() => cb(), (err: Error) => cb(err));
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    try {
+      if (this.state !== 'end') {
+        const where = this.current ? `in the middle of ${this.current.name}` : 'before the end-of-archive marker';
+        throw this.refuse(`the archive is truncated (it ends ${where})`);
+      }
+      if (!this.manifest) throw this.refuse(`the archive has no ${MANIFEST_NAME}`);
+      for (const f of this.files.keys()) if (!this.seen.has(f)) throw this.refuse(`${f} is listed in ${MANIFEST_NAME} but missing from the archive`);
+      for (const d of this.dirs.keys()) if (!this.seen.has(d)) throw this.refuse(`${d}/ is listed in ${MANIFEST_NAME} but missing from the archive`);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  private async consume(chunk: Buffer): Promise<void> {
+    let pos = 0;
+    while (pos < chunk.length) {
+      switch (this.state) {
+        case 'header': {
+          const take = Math.min(BLOCK - this.blockFill, chunk.length - pos);
+          chunk.copy(this.block, this.blockFill, pos, pos + take);
+          this.blockFill += take;
+          pos += take;
+          if (this.blockFill === BLOCK) {
+            this.blockFill = 0;
+            this.onHeader();
+            this.offset += BLOCK;
+          }
+          break;
+        }
+        case 'meta':
+        case 'body': {
+          const take = Math.min(this.remaining, chunk.length - pos);
+          const part = chunk.subarray(pos, pos + take);
+          pos += take;
+          this.remaining -= take;
+          this.offset += take;
+          if (this.state === 'meta' || this.current?.kind === 'manifest') this.metaChunks.push(Buffer.from(part));
+          else {
+            this.current!.hash!.update(part);
+            this.sink?.data(part);
+          }
+          if (this.remaining === 0) await this.onBodyEnd();
+          break;
+        }
+        case 'padding': {
+          const take = Math.min(this.padding, chunk.length - pos);
+          pos += take;
+          this.padding -= take;
+          this.offset += take;
+          if (this.padding === 0) this.state = 'header';
+          break;
+        }
+        case 'end': {
+          for (let i = pos; i < chunk.length; i++) {
+            if (chunk[i] !== 0) throw this.refuse('unexpected data after the end-of-archive marker');
+          }
+          this.trailerBytes += chunk.length - pos;
+          if (this.trailerBytes > MAX_TRAILER_BYTES) throw this.refuse('too much padding after the end-of-archive marker');
+          pos = chunk.length;
+          break;
+        }
+      }
+    }
+  }
+
+  private onHeader(): void {
+    if (isZeroBlock(this.block)) {
+      this.zeroBlocks++;
+      if (this.sawExtended) throw this.refuse('an extended header is not followed by an entry');
+      if (this.zeroBlocks === 2) this.state = 'end';
+      return;
+    }
+    if (this.zeroBlocks > 0) throw this.refuse(`unexpected zero block at offset ${this.offset - BLOCK}`);
+    let h: RawHeader;
+    try {
+      h = parseHeader(this.block);
+    } catch (err) {
+      throw this.refuse(`corrupt tar header at offset ${this.offset}: ${(err as HeaderError).message}`);
+    }
+    if (h.type === 'x' || h.type === 'L' || h.type === 'K') {
+      if (h.size > MAX_META_BYTES) throw this.refuse(`an extended header of ${h.size} bytes at offset ${this.offset} is too large`);
+      if (this.metaSeen.has(h.type)) throw this.refuse(`two extended headers of type ${h.type} for one entry at offset ${this.offset}`);
+      this.metaSeen.add(h.type);
+      this.sawExtended = true;
+      this.metaType = h.type;
+      this.metaChunks = [];
+      this.startBody(h.size, 'meta');
+      return;
+    }
+    this.onEntry(h);
+  }
+
+  private startBody(size: number, state: 'meta' | 'body'): void {
+    this.remaining = size;
+    this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.state = size === 0 ? (this.padding ? 'padding' : 'header') : state;
+  }
+
+  private decodeName(bytes: Buffer, what: string): string {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw this.refuse(`${what} at offset ${this.offset} is not valid UTF-8`);
+    }
+  }
+
+  private onMetaEnd(): void {
+    const body = Buffer.concat(this.metaChunks);
+    this.metaChunks = [];
+    if (this.metaType === 'x') {
+      let records: Map<string, Buffer>;
+      try {
+        records = parsePax(body);
+      } catch (err) {
+        throw this.refuse(`corrupt pax header before offset ${this.offset}: ${(err as Error).message}`);
+      }
+      const path = records.get('path');
+      if (path) this.paxPath = this.decodeName(path, 'a pax path');
+      const size = records.get('size');
+      if (size) {
+        const text = size.toString('latin1');
+        if (!/^[0-9]{1,16}$/.test(text) || Number(text) > Number.MAX_SAFE_INTEGER) throw this.refuse(`invalid pax size ${JSON.stringify(text)}`);
+        this.paxSize = Number(text);
+      }
+      if (records.has('linkpath')) this.paxLinkpath = this.decodeName(records.get('linkpath')!, 'a pax linkpath');
+    } else {
+      const nul = body.indexOf(0);
+      const text = this.decodeName(nul === -1 ? body : body.subarray(0, nul), 'a GNU long name');
+      if (this.metaType === 'L') this.gnuName = text;
+      else this.paxLinkpath = text;
+    }
+  }
+
+  private paxLinkpath: string | undefined;
+
+  private onEntry(h: RawHeader): void {
+    let name = this.gnuName ?? this.paxPath ?? this.decodeName(h.name, 'an entry name');
+    const linkTarget = this.paxLinkpath ?? this.decodeName(h.linkname, 'a link name');
+    const paxSize = this.paxSize;
+    this.gnuName = this.paxPath = this.paxSize = this.paxLinkpath = undefined;
+    this.sawExtended = false;
+    this.metaSeen.clear();
+    this.metaType = '';
+
+    // Header tricks: a pax size must equal the ustar size unless it exceeds the ustar field.
+    let size = h.size;
+    if (paxSize !== undefined) {
+      if (paxSize !== h.size && !(paxSize > USTAR_MAX_SIZE && h.size === 0)) {
+        throw this.refuse(`${name}: the pax size (${paxSize}) and the ustar size (${h.size}) disagree`);
+      }
+      size = paxSize;
+    }
+    const shown = JSON.stringify(name);
+    switch (h.type) {
+      case '0':
+      case '\0':
+      case '5':
+        break;
+      case '1':
+        throw this.refuse(`${shown} is a hard link (to ${JSON.stringify(linkTarget)}); hoziron archives never contain links`);
+      case '2':
+        throw this.refuse(`${shown} is a symbolic link (to ${JSON.stringify(linkTarget)}); hoziron archives never contain links`);
+      case '3':
+      case '4':
+        throw this.refuse(`${shown} is a ${h.type === '3' ? 'character' : 'block'} device entry`);
+      case '6':
+        throw this.refuse(`${shown} is a FIFO entry`);
+      default:
+        throw this.refuse(`${shown} has unsupported entry type ${JSON.stringify(h.type)}`);
+    }
+    const isDir = h.type === '5';
+    if (isDir) name = name.replace(/\/+$/, '');
+    const unsafe = unsafeNameReason(name);
+    if (unsafe) throw this.refuse(`entry ${shown} ${unsafe}`);
+
+    if (!this.manifest) {
+      if (name !== MANIFEST_NAME || isDir) throw this.refuse(`the first entry must be ${MANIFEST_NAME}, found ${shown}`);
+      if (size > MAX_MANIFEST_BYTES) throw this.refuse(`${MANIFEST_NAME} is ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
+      this.current = { kind: 'manifest', name };
+      this.metaChunks = [];
+      this.startBody(size, 'body');
+      if (this.state !== 'body') throw this.refuse(`${MANIFEST_NAME} is empty`);
+      return;
+    }
+    if (name === MANIFEST_NAME) throw this.refuse(`${MANIFEST_NAME} appears twice`);
+    if (this.seen.has(name)) throw this.refuse(`entry ${shown} appears twice`);
+    this.seen.add(name);
+    if (isDir) {
+      const dir = this.dirs.get(name);
+      if (!dir) throw this.refuse(`entry ${shown}/ is not listed in ${MANIFEST_NAME}`);
+      if (size !== 0) throw this.refuse(`directory entry ${shown} has a size`);
+      this.sink?.directory(dir);
+      this.startBody(0, 'body');
+      return;
+    }
+    const file = this.files.get(name);
+    if (!file) throw this.refuse(`entry ${shown} is not listed in ${MANIFEST_NAME}`);
+    if (size !== file.size) throw this.refuse(`entry ${shown} is ${size} bytes but ${MANIFEST_NAME} says ${file.size}`);
+    this.current = { kind: 'file', name, file, hash: createHash('sha256') };
+    this.sink?.openFile(file);
+    this.startBody(size, 'body');
+    if (size === 0) this.endFile();
+  }
+
+  private async onBodyEnd(): Promise<void> {
+    this.state = this.padding ? 'padding' : 'header';
+    if (this.metaType !== '' && this.current === undefined) return this.onMetaEnd();
+    if (this.current?.kind === 'manifest') {
+      const text = this.decodeName(Buffer.concat(this.metaChunks), MANIFEST_NAME);
+      this.metaChunks = [];
+      this.current = undefined;
+      const m = parseManifest(text, this.source);
+      checkManifestPaths(m, this.source);
+      this.files = new Map(m.files.map((f) => [f.path, f]));
+      this.dirs = new Map(m.dirs.map((d) => [d.path, d]));
+      this.manifest = m;
+      await this.sink?.manifest?.(m);
+      if (!this.sink) throw new StopAfterManifest();
+      return;
+    }
+    this.endFile();
+  }
+
+  private endFile(): void {
+    const { name, file, hash } = this.current!;
+    this.current = undefined;
+    const digest = hash!.digest('hex');
+    if (digest !== file!.sha256) throw this.refuse(`entry ${JSON.stringify(name)} does not match its SHA-256 in ${MANIFEST_NAME}`);
+    this.sink?.closeFile(file!);
+  }
+}
+
+/** Passes bytes through while hashing and counting them. */
+class HashingTap extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly onBytes?: (bytes: number) => void) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    cb(null, chunk);
+  }
+}
+
+function gzipError(source: string, err: Error): HozironError {
+  const msg = err.message;
+  if (/unexpected end of file/i.test(msg)) return new HozironError('archive_invalid', `${source}: the archive is truncated (the gzip stream ends early)`);
+  return new HozironError('archive_invalid', `${source}: the archive is corrupt (gzip: ${msg})`);
+}
+
+async function runReader(archivePath: string, sink: EntrySink | undefined, onBytes?: (n: number) => void): Promise<ReadResult> {
+  const source = archivePath;
+  try {
+    const st = await fs.stat(archivePath);
+    if (!st.isFile()) throw new HozironError('archive_invalid', `${source} is not a regular file`);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new HozironError('not_found', `no archive at ${source}`);
+    throw err;
+  }
+  const tap = new HashingTap(onBytes);
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  const parser = new StrictTarParser(source, sink);
+  gunzip.on('error', () => undefined);
+  try {
+    await pipeline(createReadStream(archivePath, { highWaterMark: 1 << 20 }), tap, gunzip, parser);
+  } catch (err) {
+    sink?.abort?.();
+    if (err instanceof StopAfterManifest) return { manifest: parser.manifest!, sha256: '' };
+    if (err instanceof HozironError) throw err;
+    if (errnoCode(err)?.startsWith('Z_')) throw gzipError(source, err as Error);
+    throw err;
+  }
+  // zlib silently ignores zero bytes after the last gzip member; bytesWritten says how much it used.
+  if (gunzip.bytesWritten !== tap.bytes) {
+    throw new HozironError('archive_invalid', `${source}: unexpected data after the end of the gzip stream`);
+  }
+  return { manifest: parser.manifest!, sha256: tap.hash.digest('hex') };
+}
+
+/**
+ * Read and check a whole archive, giving every entry to `sink`; resolves with the manifest
+ * and the SHA-256 of the archive file (computed in the same pass).
+ */
+export function readArchive(archivePath: string, sink: EntrySink, onBytes?: (bytesRead: number) => void): Promise<ReadResult> {
+  return runReader(archivePath, sink, onBytes);
+}
+
+/** The manifest of an archive: reads only the first entry (fast on any size of archive). */
+export async function readManifest(archivePath: string): Promise<Manifest> {
+  return (await runReader(archivePath, undefined)).manifest;
+}

@@ -1,0 +1,67 @@
+/**
+ * The soundness checks of a staged (or archived) database: `PRAGMA integrity_check`, and for
+ * audit.db the hash chain up to the manifest's audit head. They run in a worker thread when
+ * the compiled worker is present, so a large database is checked while the rest of the
+ * archive is still being extracted; the checks only read the file.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AuditLog, type AuditHead } from '../stores/audit.js';
+import { integrityCheck } from '../stores/sqlite.js';
+
+export interface DbCheckJob {
+  /** Absolute path of the database file to check. */
+  path: string;
+  /** Home-relative name, for messages. */
+  rel: string;
+  /** For audit.db: the head the chain must reach (null: the whole chain must verify). */
+  auditHead?: AuditHead | null;
+}
+
+/** Check one database; resolves to the first problem, or null when it is sound. */
+export function checkDatabase(job: DbCheckJob): string | null {
+  // A read-only open of a WAL-mode file creates -wal/-shm beside it; remove the ones we made.
+  const sideFiles = ['-wal', '-shm'].map((s) => `${job.path}${s}`).filter((p) => !existsSync(p));
+  try {
+    return runChecks(job);
+  } finally {
+    for (const p of sideFiles) rmSync(p, { force: true });
+  }
+}
+
+function runChecks(job: DbCheckJob): string | null {
+  const problems = integrityCheck(job.path);
+  if (problems.length > 0) return `${job.rel} fails PRAGMA integrity_check: ${problems[0]}`;
+  if (job.auditHead !== undefined) {
+    let report;
+    try {
+      report = AuditLog.verifyFile(job.path, job.auditHead ?? undefined);
+    } catch (err) {
+      return `${job.rel}: the audit chain cannot be read: ${(err as Error).message}`;
+    }
+    if (!report.ok) return `${job.rel}: the audit chain does not verify at event ${report.first_bad_seq}: ${report.reason}`;
+  }
+  return null;
+}
+
+const WORKER = new URL('./db-check-worker.js', import.meta.url);
+
+/** `checkDatabase` in a worker thread (inline when the compiled worker is not available). */
+export function checkDatabaseInWorker(job: DbCheckJob): Promise<string | null> {
+  if (!existsSync(fileURLToPath(WORKER))) {
+    return new Promise((resolve) => setImmediate(() => resolve(checkDatabase(job))));
+  }
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: job });
+    let answered = false;
+    worker.once('message', (msg: string | null) => {
+      answered = true;
+      resolve(msg);
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (!answered) reject(new Error(`database check worker exited with code ${code}`));
+    });
+  });
+}
