@@ -69,9 +69,11 @@ export async function generateReferenceHome(out: string, opts: GenerateOptions):
   const plan = planHome(opts.scale, opts.seed);
   prepareOutput(out, opts.force ?? false);
   const home = new HomeLayout(out);
-  if (!existsSync(home.root)) makeDir(home.root);
+  // Modes as `hoziron init` sets them (src/home/init.ts).
+  if (!existsSync(home.root)) makeDir(home.root, 0o700);
   makeDir(home.dataDir);
   for (const d of DATA_DIRS) makeDir(home.dataSubdir(d));
+  makeDir(home.runDir, 0o700);
   makeDir(home.defaultStorage, 0o700);
 
   let last = performance.now();
@@ -84,7 +86,7 @@ export async function generateReferenceHome(out: string, opts: GenerateOptions):
   };
 
   await part('config.toml, .env, keys.db', async () => {
-    await writeFileAtomic(home.config, renderDefaultConfig(), { mode: 0o644 });
+    await writeFileAtomic(home.config, renderDefaultConfig(), { mode: 0o600 });
     writeEnv(home, plan);
     await writeKeysDb(home.keysDb);
   });

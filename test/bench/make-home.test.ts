@@ -10,7 +10,7 @@ import { AuditLog } from '../../src/stores/audit.js';
 import { integrityCheck } from '../../src/stores/sqlite.js';
 import { loadConfig } from '../../src/home/config.js';
 import { DATA_DIRS, DATABASES, HOME_FILES, HomeLayout } from '../../src/home/layout.js';
-import { REPO_ROOT, tempDir } from '../support/cli.js';
+import { REPO_ROOT, runCli, tempDir } from '../support/cli.js';
 
 const SCALE = 0.002;
 
@@ -80,6 +80,16 @@ describe('reference-home generator', () => {
     for (const d of ['workflows', 'schedules', 'competencies', 'integrations'] as const) {
       expect(readdirSync(home.dataSubdir(d)).length, d).toBeGreaterThan(0);
     }
+  });
+
+  it('is a home that `hoziron doctor` finds sound, without a warning', () => {
+    const r = runCli(['doctor', '--home', a.home, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { summary: { ok: number; warn: number; fail: number }; checks: unknown[] };
+    expect(report.summary.fail, r.stdout).toBe(0);
+    // Free disk space may warn on a crowded machine; nothing else may.
+    const warnings = (report.checks as { check: string; status: string }[]).filter((c) => c.status !== 'ok' && c.check !== 'disk space');
+    expect(warnings, r.stdout).toEqual([]);
   });
 
   it('writes an audit log whose chain verifies from genesis', () => {
