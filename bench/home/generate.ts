@@ -18,6 +18,12 @@ import { writeAuditDb, writeKeysDb, writeMemoryDb } from './databases.js';
 import { makeDir, writeAgents, writeEnv, writeMemoryFiles, writeOtherData, writeSkills } from './files.js';
 import { planHome, type HomePlan } from './plan.js';
 
+/**
+ * Bump when the generator's output changes for a given seed and scale, so that cached
+ * reference homes (`.bench-cache/`) are rebuilt rather than silently reused.
+ */
+export const GENERATOR_VERSION = 1;
+
 export interface GenerateOptions {
   scale: number;
   seed: number;
