@@ -11,6 +11,7 @@
  * never saw that token runs `hoziron key create --role admin` once the home is complete).
  */
 import { promises as fs } from 'node:fs';
+import { relative } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
 import { AuditLog } from '../stores/audit.js';
 import { KeyStore, type CreatedKey } from '../stores/keys.js';
@@ -40,16 +41,17 @@ export const ENV_TEMPLATE = `# Hoziron secrets, one KEY=value per line (dotenv f
 # PROVIDER_API_KEY=...
 `;
 
-/** Directories of a home with their modes, parents first (home-relative). */
-function layoutDirs(): { rel: string; mode: number }[] {
-  return [
-    { rel: 'data', mode: 0o755 },
-    ...DATA_DIRS.map((d) => ({ rel: `data/${d}`, mode: 0o755 })),
-    { rel: 'run', mode: 0o700 },
+/** Directories of a home with their modes, parents first. */
+function layoutDirs(home: HomeLayout): { rel: string; mode: number }[] {
+  const dirs = [
+    { path: home.dataDir, mode: 0o755 },
+    ...DATA_DIRS.map((d) => ({ path: home.dataSubdir(d), mode: 0o755 })),
+    { path: home.runDir, mode: 0o700 },
     // The default storage directory; a configured storage_path only exists once config.toml
     // does, and then init changes nothing (backup create makes that directory 0700).
-    { rel: 'backups', mode: 0o700 },
+    { path: home.defaultStorage, mode: 0o700 },
   ];
+  return dirs.map((d) => ({ rel: relative(home.root, d.path), mode: d.mode }));
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -75,7 +77,7 @@ async function createUnlessPresent(path: string, make: () => Promise<void>): Pro
 }
 
 async function missingPieces(home: HomeLayout): Promise<string[]> {
-  const expected = [...Object.values(HOME_FILES), ...layoutDirs().map((d) => d.rel)];
+  const expected = [...Object.values(HOME_FILES), ...layoutDirs(home).map((d) => d.rel)];
   const missing: string[] = [];
   for (const rel of expected) if (!(await exists(home.path(rel)))) missing.push(rel);
   return missing;
@@ -94,12 +96,12 @@ export async function initHome(home: HomeLayout): Promise<InitResult> {
     return result;
   }
 
-  const expected = Object.values(HOME_FILES).length + layoutDirs().length;
+  const expected = Object.values(HOME_FILES).length + layoutDirs(home).length;
   result.resumed = (await exists(home.root)) && (await missingPieces(home)).length < expected;
   const made = (rel: string) => result.created_paths.push(rel);
   // The home holds secrets: private to its owner when init makes it.
   if (await ensureDir(home.root, 0o700)) made('.');
-  for (const { rel, mode } of layoutDirs()) if (await ensureDir(home.path(rel), mode)) made(rel);
+  for (const { rel, mode } of layoutDirs(home)) if (await ensureDir(home.path(rel), mode)) made(rel);
 
   if (await createUnlessPresent(home.env, () => writeFileAtomic(home.env, ENV_TEMPLATE, { mode: 0o600, exclusive: true }))) {
     made(HOME_FILES.env);

@@ -72,7 +72,8 @@ describe('hoziron init', () => {
     expect(out.admin_key).toBeNull();
     expect(out.created_paths.sort()).toEqual(['config.toml', 'data/hoziron.db', 'data/skills']);
     expect(readFileSync(join(home, 'keys.db')).equals(keysBefore)).toBe(true);
-    const human = runCli(['--home', home, 'key', 'list', '--json']);
-    if (human.code === 0) expect(JSON.parse(human.stdout)).toHaveLength(1);
+    const list = runCli(['--home', home, 'key', 'list', '--json']);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toHaveLength(1);
   });
 });

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'smol-toml';
+import { renderDefaultConfig, validateConfig } from '../../src/home/config.js';
+import { HomeLayout } from '../../src/home/layout.js';
+import { HozironError } from '../../src/errors.js';
+
+const home = new HomeLayout('/srv/hoziron');
+
+function load(text: string) {
+  return validateConfig(parse(text) as Record<string, unknown>, '/srv/hoziron/config.toml', home);
+}
+
+function problem(text: string): string {
+  try {
+    load(text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(HozironError);
+    expect((err as HozironError).message).not.toContain('\n');
+    return (err as HozironError).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config validation', () => {
+  it('accepts the default config that init writes, with the documented defaults', () => {
+    const cfg = load(renderDefaultConfig());
+    expect(cfg.warnings).toEqual([]);
+    expect(cfg.config.backup).toEqual({ schedule: '0 2 * * *', retention: 7, storage_path: '', backup_on_shutdown: false });
+    expect(cfg.storageDir).toBe('/srv/hoziron/backups');
+    expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 4200 });
+  });
+
+  it.each([
+    ['[backup]\nretention = "seven"', /config\.toml: backup\.retention: expected an integer, found "seven"$/],
+    ['[backup]\nretention = 0', /backup\.retention: expected an integer of at least 1, found 0/],
+    ['[backup]\nretention = 2.5', /backup\.retention: expected an integer, found 2\.5/],
+    ['[backup]\nschedule = "61 * * * *"', /backup\.schedule: expected a valid cron expression/],
+    ['[backup]\nbackup_on_shutdown = "yes"', /backup\.backup_on_shutdown: expected a boolean, found "yes"/],
+    ['[server]\nlisten = "localhost"', /server\.listen: expected host:port, found "localhost"/],
+    ['[server]\nlisten = "127.0.0.1:70000"', /server\.listen: expected a port of at most 65535, found 70000/],
+    ['server = 3', /server: expected a table, found 3/],
+  ])('refuses %j with one line naming the key, the expectation and the value', (text, message) => {
+    expect(problem(text)).toMatch(message);
+  });
+
+  it('warns about unknown keys and sections rather than dropping them silently', () => {
+    const cfg = load('tuning = 1\n[backup]\nretension = 3\n[extras]\nx = 1');
+    expect(cfg.warnings).toEqual([
+      '/srv/hoziron/config.toml: unknown key tuning is ignored',
+      '/srv/hoziron/config.toml: unknown key backup.retension is ignored',
+      '/srv/hoziron/config.toml: unknown key extras is ignored',
+    ]);
+  });
+
+  it('resolves a relative storage_path against the home', () => {
+    expect(load('[backup]\nstorage_path = "archives"').storageDir).toBe('/srv/hoziron/archives');
+    expect(load('[backup]\nstorage_path = "/mnt/b"').storageDir).toBe('/mnt/b');
+  });
+});
