@@ -1,30 +1,27 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, tempDir } from '../support/cli.js';
+import { runCliAsync } from '../support/cli.js';
+import { cleanupHomes, hz, newHomePath } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterAll(cleanupHomes);
 
 describe('choosing the home', () => {
-  it('uses HOZIRON_HOME, and --home over it', () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const fromEnv = join(dir, 'env-home');
-    const fromFlag = join(dir, 'flag-home');
-    expect(runCli(['init'], { env: { HOZIRON_HOME: fromEnv } }).code).toBe(0);
+  it('uses HOZIRON_HOME, and --home over it', async () => {
+    const fromEnv = newHomePath();
+    const fromFlag = newHomePath();
+    expect((await runCliAsync(['init'], { env: { HOZIRON_HOME: fromEnv } })).code).toBe(0);
     expect(existsSync(join(fromEnv, 'config.toml'))).toBe(true);
-    expect(runCli(['--home', fromFlag, 'init'], { env: { HOZIRON_HOME: fromEnv } }).code).toBe(0);
+    expect((await runCliAsync(['--home', fromFlag, 'init'], { env: { HOZIRON_HOME: fromEnv } })).code).toBe(0);
     expect(existsSync(join(fromFlag, 'config.toml'))).toBe(true);
   });
 
-  it('tells the operator to run init when there is no home', () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const r = runCli(['--home', join(dir, 'nothing'), 'key', 'list']);
+  it('tells the operator to run init when there is no home', async () => {
+    const home = newHomePath();
+    const r = await hz(home, ['key', 'list']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: no Hoziron home at .*nothing/m);
+    expect(r.stderr).toMatch(/^error: no Hoziron home at .*home/m);
     expect(r.stderr).toMatch(/^hint: run `hoziron init`/m);
-    expect(existsSync(join(dir, 'nothing'))).toBe(false);
+    expect(existsSync(home)).toBe(false);
   });
 });

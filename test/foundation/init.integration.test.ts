@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli } from '../support/cli.js';
-import { initHome, modeOf, snapshotTree } from './helpers.js';
+import { cleanupHomes, hz, initHome, modeOf, snapshotTree } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function fresh() {
-  const h = initHome();
-  cleanups.push(h.cleanup);
-  return h;
-}
+afterAll(cleanupHomes);
 
 describe('hoziron init', () => {
-  it('creates the whole SPEC §2 layout with private permissions and prints the admin key once', () => {
-    const { home, init } = fresh();
+  it('creates the whole SPEC §2 layout with private permissions and prints the admin key once', async () => {
+    const { home, init } = await initHome();
     expect(init.home).toBe(home);
     expect(init.created).toBe(true);
     expect(init.admin_key).toMatchObject({ role: 'admin' });
@@ -45,34 +37,34 @@ describe('hoziron init', () => {
     expect(first).toEqual({ seq: 1, action: 'audit.genesis' });
   });
 
-  it('changes nothing on an initialised home: every file byte-identical, no new key', () => {
-    const { home } = fresh();
+  it('changes nothing on an initialised home: every file byte-identical, no new key', async () => {
+    const { home } = await initHome();
     const before = snapshotTree(home);
-    const human = runCli(['--home', home, 'init']);
+    const human = await hz(home, ['init']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/already initialised/);
     expect(human.stdout).not.toMatch(/hzk_/);
-    const json = runCli(['--home', home, 'init', '--json']);
+    const json = await hz(home, ['init', '--json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ home, created: false });
     expect(snapshotTree(home)).toEqual(before);
   });
 
-  it('completes a half-made home without touching what exists and never mints a second admin key', () => {
-    const { home } = fresh();
+  it('completes a half-made home without touching what exists and never mints a second admin key', async () => {
+    const { home } = await initHome();
     // As if init had crashed after keys.db: config.toml and the memory database are missing.
     rmSync(join(home, 'config.toml'));
     rmSync(join(home, 'data/hoziron.db'));
     rmSync(join(home, 'data/skills'), { recursive: true });
     const keysBefore = readFileSync(join(home, 'keys.db'));
-    const r = runCli(['--home', home, 'init', '--json']);
+    const r = await hz(home, ['init', '--json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { created: boolean; created_paths: string[]; admin_key: unknown };
     expect(out.created).toBe(true);
     expect(out.admin_key).toBeNull();
     expect(out.created_paths.sort()).toEqual(['config.toml', 'data/hoziron.db', 'data/skills']);
     expect(readFileSync(join(home, 'keys.db')).equals(keysBefore)).toBe(true);
-    const list = runCli(['--home', home, 'key', 'list', '--json']);
+    const list = await hz(home, ['key', 'list', '--json']);
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toHaveLength(1);
   });
