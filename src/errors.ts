@@ -8,6 +8,8 @@
 export type ErrorCode =
   | 'usage' // bad flags or arguments (exit 2, HTTP 400)
   | 'bad_request' // bad API body or parameter (HTTP 400)
+  | 'too_large' // an API body over the limit (HTTP 413)
+  | 'unsupported_media_type' // an API body that is not JSON (HTTP 415)
   | 'config_invalid'
   | 'home_missing'
   | 'not_found'

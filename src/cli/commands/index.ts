@@ -3,9 +3,22 @@ import type { Command } from 'commander';
 import type { App } from '../app.js';
 import { registerAudit } from './audit.js';
 import { registerDoctor } from './doctor.js';
+import { registerHealth } from './health.js';
 import { registerInit } from './init.js';
 import { registerKey } from './key.js';
+import { registerStart } from './start.js';
+import { registerStatus } from './status.js';
+import { registerStop } from './stop.js';
 
 export type Register = (program: Command, app: App) => void;
 
-export const COMMANDS: Register[] = [registerInit, registerDoctor, registerKey, registerAudit];
+export const COMMANDS: Register[] = [
+  registerInit,
+  registerStart,
+  registerStop,
+  registerStatus,
+  registerHealth,
+  registerDoctor,
+  registerKey,
+  registerAudit,
+];

@@ -1,0 +1,96 @@
+/**
+ * Wire types of the daemon's HTTP API (SPEC §5): request bodies and response shapes shared
+ * by the routes in `src/daemon/routes/`, by the CLI commands that call the daemon and by the
+ * tests. Backup records themselves are `BackupRecord` in `./types.ts`.
+ */
+import type { BackupRecord } from './types.js';
+
+export const API_PREFIX = '/v1';
+
+/** `GET /v1/health` (no auth). */
+export interface HealthResponse {
+  /** `ok` while serving; `restoring` while a live restore swaps the state. */
+  status: 'ok' | 'restoring';
+  version: string;
+  uptime_seconds: number;
+  pid: number;
+  started_at: string;
+}
+
+/** `PUT /v1/agents/{agent}/kv/{key}` body. */
+export interface KvPutRequest {
+  value: unknown;
+}
+
+/** One key of an agent: `GET /v1/agents/{agent}/kv/{key}` and the answer to a PUT. */
+export interface KvEntryResponse {
+  key: string;
+  value: unknown;
+  updated_at: string;
+}
+
+/** `GET /v1/agents/{agent}/kv`. */
+export interface KvListResponse {
+  agent: string;
+  entries: KvEntryResponse[];
+}
+
+/** `POST /v1/agents/{agent}/sessions`: append one message to a session. */
+export interface SessionAppendRequest {
+  session: string;
+  role: string;
+  content: string;
+}
+
+export interface SessionMessageResponse {
+  id: number;
+  agent: string;
+  session: string;
+  role: string;
+  content: string;
+  created_at: string;
+}
+
+/** `POST /v1/backup/create`. */
+export interface BackupCreateRequest {
+  scope?: 'full' | 'agents';
+}
+
+/** `POST /v1/backup/verify`: exactly one of id or file. */
+export interface BackupVerifyRequest {
+  id?: string;
+  file?: string;
+}
+
+/** `POST /v1/backup/restore`: exactly one of id or file (inside the storage path). */
+export interface BackupRestoreRequest {
+  id?: string;
+  file?: string;
+  dry_run?: boolean;
+  verify?: boolean;
+}
+
+/** `GET /v1/backup/{id}`: the record plus its manifest. */
+export type BackupShowResponse = BackupRecord & { manifest: unknown };
+
+/** `GET /v1/backup/status`. */
+export interface BackupStatusResponse {
+  /** The configured cron expression ("" when scheduling is off). */
+  schedule: string;
+  next_run: string | null;
+  /** A backup (any trigger) is running in this daemon now. */
+  running: boolean;
+  last_success: { at: string; id: string; trigger: BackupTrigger } | null;
+  last_attempt: { at: string; trigger: BackupTrigger; ok: boolean; error: string | null } | null;
+  storage: { path: string; archives: number; used_bytes: number; free_bytes: number | null };
+}
+
+export type BackupTrigger = 'api' | 'schedule' | 'missed-schedule' | 'shutdown';
+
+/** What `hoziron status --json` prints and `readDaemonStatus` returns. */
+export interface DaemonStatus {
+  running: boolean;
+  pid?: number;
+  address?: string;
+  started_at?: string;
+}

@@ -1,0 +1,23 @@
+/** `hoziron health [--json]`: ask the running daemon `GET /v1/health`; exit 1 if it does not answer. */
+import type { Command } from 'commander';
+import type { App } from '../app.js';
+
+export function registerHealth(program: Command, app: App): void {
+  program
+    .command('health')
+    .description('ask the daemon GET /v1/health (exit 1 if it does not answer)')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { json?: boolean }) => {
+      const home = await app.runPreflights();
+      const { readPidFile } = await import('../../daemon/pidfile.js');
+      const { fetchHealth } = await import('../../daemon/client.js');
+      // Where the daemon says it listens; else where the config says it should.
+      const address = readPidFile(home)?.address ?? (() => {
+        const { host, port } = app.config().listen;
+        return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      })();
+      const h = await fetchHealth(address);
+      if (opts.json) app.printJson({ address, ...h });
+      else app.print(`${h.status}: hoziron ${h.version}, pid ${h.pid}, up ${h.uptime_seconds}s, http://${address}`);
+    });
+}

@@ -1,0 +1,68 @@
+/**
+ * The one place where an error becomes an HTTP answer (STYLE habit 3). `HozironError` codes
+ * map to statuses here; Fastify's own errors (schema validation, bad JSON, body too large,
+ * wrong content type) are first translated into `HozironError`s so every error a client sees
+ * has the same envelope `{"error": {"code", "message"}}`. Anything else is an internal error
+ * whose message is not shown (it may hold paths or values); the daemon log records it.
+ */
+import type { ApiError } from '../api/types.js';
+import { HozironError, type ErrorCode, isHozironError } from '../errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  usage: 400,
+  bad_request: 400,
+  too_large: 413,
+  unsupported_media_type: 415,
+  config_invalid: 500,
+  home_missing: 500,
+  not_found: 404,
+  unauthorized: 401,
+  forbidden: 403,
+  conflict: 409,
+  busy: 503,
+  archive_invalid: 422,
+  unsupported_version: 422,
+  integrity: 422,
+  no_space: 507,
+  daemon_running: 409,
+  daemon_unreachable: 502,
+  io: 500,
+  internal: 500,
+};
+
+export function statusFor(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+interface FastifyLikeError {
+  code?: string;
+  statusCode?: number;
+  message: string;
+  validation?: unknown;
+  validationContext?: string;
+}
+
+/** Translate any thrown value into a HozironError (Fastify's client errors keep their meaning). */
+export function toHozironError(err: unknown): HozironError {
+  if (isHozironError(err)) return err;
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as FastifyLikeError;
+  if (e.validation) {
+    // Ajv's message names the field: "body/scope must be equal to one of the allowed values".
+    return new HozironError('bad_request', `invalid request: ${e.message}`);
+  }
+  const status = e.statusCode ?? 500;
+  if (status === 413) return new HozironError('too_large', 'request body is too large (limit 1 MiB)');
+  if (status === 415) return new HozironError('unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
+  if (status === 404) return new HozironError('not_found', e.message);
+  if (status >= 400 && status < 500) {
+    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e instanceof SyntaxError) {
+      return new HozironError('bad_request', 'request body is not valid JSON');
+    }
+    return new HozironError('bad_request', e.message);
+  }
+  return new HozironError('internal', 'internal error (see the daemon log)', undefined, { cause: err });
+}
+
+export function errorBody(err: HozironError): ApiError {
+  return { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
+}

@@ -1,0 +1,24 @@
+/**
+ * The daemon's log: one line per event, `<time> <level> <message>`, on stdout (the terminal
+ * with --foreground, `run/daemon.log` when started in the background). Callers pass only
+ * method, route, status, duration and key ids: never tokens, bodies or values.
+ */
+export class DaemonLog {
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  private write(level: string, message: string): void {
+    this.out.write(`${new Date().toISOString()} ${level} ${message}\n`);
+  }
+
+  info(message: string): void {
+    this.write('info', message);
+  }
+
+  warn(message: string): void {
+    this.write('warn', message);
+  }
+
+  error(message: string): void {
+    this.write('error', message);
+  }
+}
