@@ -27,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   daemon_running: 409,
   daemon_unreachable: 502,
   io: 500,
+  check_failed: 500,
   internal: 500,
 };
 

@@ -1,0 +1,68 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDaemonStatus } from '../../src/daemon/pidfile.js';
+import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
+
+describe('daemon lifecycle', () => {
+  let t: TestHome;
+  let api: ApiClient;
+  beforeAll(() => {
+    t = makeHome();
+    api = startDaemon(t);
+  });
+  afterAll(() => t.cleanup());
+
+  it('start binds port 0 to a real port and publishes it in the pid file', async () => {
+    expect(api.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(api.address).not.toMatch(/:0$/);
+    const pid = JSON.parse(readFileSync(t.home.pidFile, 'utf8')) as { pid: number; address: string; started_at: string };
+    expect(pid.address).toBe(api.address);
+    expect(readDaemonStatus(t.home)).toMatchObject({ running: true, pid: pid.pid, address: api.address });
+    const h = await api.request<{ status: string; version: string; uptime_seconds: number }>('GET', '/v1/health');
+    expect(h.status).toBe(200);
+    expect(h.body.status).toBe('ok');
+  });
+
+  it('status and health report the running daemon', () => {
+    const s = t.cli(['status', '--json']);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ running: true, address: api.address });
+    const h = t.cli(['health']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^ok: hoziron /);
+  });
+
+  it('a second start on the same home refuses', () => {
+    const r = t.cli(['start']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: a Hoziron daemon already runs on /m);
+  });
+
+  it('a second foreground daemon refuses too, through the lock', () => {
+    const r = t.cli(['start', '--foreground']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/already runs/);
+  });
+
+  it('stop waits for exit and removes the pid file and lock; health then fails', () => {
+    const r = t.cli(['stop']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/stopped/);
+    expect(existsSync(t.home.pidFile)).toBe(false);
+    expect(existsSync(t.home.daemonLock)).toBe(false);
+    expect(t.cli(['status', '--json']).stdout).toContain('"running": false');
+    const h = t.cli(['health']);
+    expect(h.code).toBe(1);
+    expect(h.stderr).toMatch(/^error: /m);
+    expect(t.cli(['stop']).stdout).toMatch(/not running/);
+  });
+
+  it('a stale pid file and lock (dead pid) are taken over by the next start', () => {
+    const dead = 2 ** 22 + 12345; // above Linux's default pid_max range in practice
+    writeFileSync(t.home.daemonLock, JSON.stringify({ pid: dead }));
+    writeFileSync(t.home.pidFile, JSON.stringify({ pid: dead, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
+    expect(readDaemonStatus(t.home).running).toBe(false);
+    api = startDaemon(t);
+    expect(readDaemonStatus(t.home).running).toBe(true);
+  });
+});
