@@ -7,11 +7,11 @@ import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.
 describe('daemon API: auth, errors and live state', () => {
   let t: TestHome;
   let api: ApiClient;
-  beforeAll(() => {
+  beforeAll(async () => {
     t = makeHome();
-    api = startDaemon(t);
+    api = await startDaemon(t);
   });
-  afterAll(() => t.cleanup());
+  afterAll(async () => t.cleanup());
 
   it('answers health without a token', async () => {
     const r = await api.withToken(undefined).request('GET', '/v1/health');
@@ -78,7 +78,7 @@ describe('daemon API: auth, errors and live state', () => {
     expect(unknown.body.error.code).toBe('not_found');
   });
 
-  it('the access log holds no token', () => {
+  it('the access log holds no token', async () => {
     const log = readFileSync(t.home.daemonLog, 'utf8');
     expect(log).toMatch(/PUT \/v1\/agents\/:agent\/kv\/:key 200/);
     expect(log).not.toContain(t.adminToken);

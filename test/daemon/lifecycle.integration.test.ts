@@ -6,11 +6,11 @@ import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.
 describe('daemon lifecycle', () => {
   let t: TestHome;
   let api: ApiClient;
-  beforeAll(() => {
+  beforeAll(async () => {
     t = makeHome();
-    api = startDaemon(t);
+    api = await startDaemon(t);
   });
-  afterAll(() => t.cleanup());
+  afterAll(async () => t.cleanup());
 
   it('start binds port 0 to a real port and publishes it in the pid file', async () => {
     expect(api.address).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -23,46 +23,46 @@ describe('daemon lifecycle', () => {
     expect(h.body.status).toBe('ok');
   });
 
-  it('status and health report the running daemon', () => {
-    const s = t.cli(['status', '--json']);
+  it('status and health report the running daemon', async () => {
+    const s = await t.cliAsync(['status', '--json']);
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toMatchObject({ running: true, address: api.address });
-    const h = t.cli(['health']);
+    const h = await t.cliAsync(['health']);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^ok: hoziron /);
   });
 
-  it('a second start on the same home refuses', () => {
-    const r = t.cli(['start']);
+  it('a second start on the same home refuses', async () => {
+    const r = await t.cliAsync(['start']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: a Hoziron daemon already runs on /m);
   });
 
-  it('a second foreground daemon refuses too, through the lock', () => {
-    const r = t.cli(['start', '--foreground']);
+  it('a second foreground daemon refuses too, through the lock', async () => {
+    const r = await t.cliAsync(['start', '--foreground']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/already runs/);
   });
 
-  it('stop waits for exit and removes the pid file and lock; health then fails', () => {
-    const r = t.cli(['stop']);
+  it('stop waits for exit and removes the pid file and lock; health then fails', async () => {
+    const r = await t.cliAsync(['stop']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/stopped/);
     expect(existsSync(t.home.pidFile)).toBe(false);
     expect(existsSync(t.home.daemonLock)).toBe(false);
-    expect(t.cli(['status', '--json']).stdout).toContain('"running": false');
-    const h = t.cli(['health']);
+    expect((await t.cliAsync(['status', '--json'])).stdout).toContain('"running": false');
+    const h = await t.cliAsync(['health']);
     expect(h.code).toBe(1);
     expect(h.stderr).toMatch(/^error: /m);
-    expect(t.cli(['stop']).stdout).toMatch(/not running/);
+    expect((await t.cliAsync(['stop'])).stdout).toMatch(/not running/);
   });
 
-  it('a stale pid file and lock (dead pid) are taken over by the next start', () => {
+  it('a stale pid file and lock (dead pid) are taken over by the next start', async () => {
     const dead = 2 ** 22 + 12345; // above Linux's default pid_max range in practice
     writeFileSync(t.home.daemonLock, JSON.stringify({ pid: dead }));
     writeFileSync(t.home.pidFile, JSON.stringify({ pid: dead, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
     expect(readDaemonStatus(t.home).running).toBe(false);
-    api = startDaemon(t);
+    api = await startDaemon(t);
     expect(readDaemonStatus(t.home).running).toBe(true);
   });
 });

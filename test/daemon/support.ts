@@ -15,9 +15,10 @@ export interface TestHome {
   adminToken: string;
   cli: (args: string[]) => CliResult;
   cliAsync: (args: string[]) => Promise<CliResult>;
+  /** Run the CLI without blocking the test worker (spawnSync would stall vitest's RPC). */
   /** Mint a key of a role directly in keys.db (the daemon reads it on each request). */
   token: (role: 'viewer' | 'operator' | 'admin') => string;
-  cleanup: () => void;
+  cleanup: () => Promise<void>;
 }
 
 /** `hoziron init` a temporary home listening on 127.0.0.1:0, with `backupToml` lines added to [backup]. */
@@ -44,8 +45,8 @@ export function makeHome(backupToml: string[] = []): TestHome {
       keys.close();
     }
   };
-  const cleanup = () => {
-    cli(['stop', '--timeout', '60']);
+  const cleanup = async () => {
+    await cliAsync(['stop', '--timeout', '60']);
     t.cleanup();
   };
   return { dir, home, adminToken, cli, cliAsync, token, cleanup };
@@ -85,8 +86,8 @@ export class ApiClient {
 }
 
 /** Start the daemon of `t` in the background; returns a client holding the admin token. */
-export function startDaemon(t: TestHome): ApiClient {
-  const r = t.cli(['start', '--json']);
+export async function startDaemon(t: TestHome): Promise<ApiClient> {
+  const r = await t.cliAsync(['start', '--json']);
   if (r.code !== 0) throw new Error(`start failed: ${r.stderr}`);
   const { address } = JSON.parse(r.stdout) as { address: string };
   return new ApiClient(address, t.adminToken);
