@@ -157,10 +157,11 @@ const diskSpaceCheck: DoctorCheck = {
     const seen = new Set<string>();
     for (let place of places) {
       while (!(await statOrUndefined(place)) && dirname(place) !== place) place = dirname(place);
+      // One finding per filesystem: the home and the storage directory often share one.
+      const device = String((await fs.stat(place)).dev);
+      if (seen.has(device)) continue;
+      seen.add(device);
       const fsStat = await fs.statfs(place);
-      const key = `${fsStat.type}:${fsStat.blocks}:${fsStat.bfree}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
       const free = fsStat.bavail * fsStat.bsize;
       findings.push(
         free < min

@@ -68,4 +68,14 @@ describe('hoziron init', () => {
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toHaveLength(1);
   });
+
+  it('never alters an initialised home, even to replace a missing audit.db; it names what is missing', async () => {
+    const { home } = await initHome();
+    rmSync(join(home, 'audit.db'));
+    const before = snapshotTree(home);
+    const r = await hz(home, ['init', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ home, created: false, missing: ['audit.db'] });
+    expect(snapshotTree(home)).toEqual(before);
+  });
 });

@@ -7,7 +7,12 @@ function renderInit(r: InitResult): string {
   if (!r.created) {
     const lines = [`Hoziron home at ${r.home} is already initialised; nothing changed.`];
     if (r.missing.length > 0) {
-      lines.push(`warning: missing from this home: ${r.missing.join(', ')} (run \`hoziron doctor\`)`);
+      lines.push(
+        `warning: missing from this home: ${r.missing.join(', ')}`,
+        'An initialised home is never altered by init (a missing audit.db must not be silently replaced).',
+        'Restore the missing pieces from a backup (`hoziron backup restore`), or, to create them afresh,',
+        'move config.toml aside, run `hoziron init` again (it creates only what is missing) and put your config.toml back.',
+      );
     }
     return lines.join('\n');
   }
