@@ -73,6 +73,7 @@ describe('a bad config value', () => {
     ['doctor', ['doctor']],
     ['key list', ['key', 'list']],
     ['audit verify', ['audit', 'verify']],
+    ['init on the initialised home', ['init']],
   ])('makes %s fail with one error line naming backup.retention, no stack trace', async (_name, args) => {
     const home = copyHome(template);
     setConfig(home, (t) => t.replace(/^retention = 7$/m, 'retention = "seven"'));

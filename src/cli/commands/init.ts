@@ -1,5 +1,6 @@
 /** `hoziron init [--json]`: create (or complete) a home; prints the first admin token once. */
 import type { Command } from 'commander';
+import { HozironError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { InitResult } from '../../home/init.js';
 
@@ -49,6 +50,18 @@ export function registerInit(program: Command, app: App): void {
       const home = await app.runPreflights();
       const { initHome } = await import('../../home/init.js');
       const r = await initHome(home);
+      if (!r.created) {
+        // An initialised home is never changed, but its config is still checked: init must
+        // not report a home as fine whose every other command would refuse its config.
+        try {
+          app.config();
+        } catch (err) {
+          if (err instanceof HozironError) {
+            throw new HozironError(err.code, err.message, `${home.root} is initialised and init changed nothing; ${err.hint ?? 'fix config.toml'}`);
+          }
+          throw err;
+        }
+      }
       if (opts.json) {
         const key = r.admin_key && { id: r.admin_key.id, role: r.admin_key.role, token: r.admin_key.token };
         app.printJson(
