@@ -2,6 +2,10 @@
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 import { registerAudit } from './audit.js';
+import { registerBackupCreate } from './backup-create.js';
+import { registerBackupDelete } from './backup-delete.js';
+import { registerBackupList } from './backup-list.js';
+import { registerBackupPrune } from './backup-prune.js';
 import { registerDoctor } from './doctor.js';
 import { registerHealth } from './health.js';
 import { registerInit } from './init.js';
@@ -19,6 +23,10 @@ export const COMMANDS: Register[] = [
   registerStatus,
   registerHealth,
   registerDoctor,
+  registerBackupCreate,
+  registerBackupList,
+  registerBackupDelete,
+  registerBackupPrune,
   registerKey,
   registerAudit,
 ];

@@ -1,0 +1,261 @@
+/**
+ * `ArchiveWriter`: the streaming tar.gz writer (format version 1, SPEC §6).
+ *
+ * MANIFEST.json must be the first entry, but it holds every file's SHA-256, which is only
+ * known once every file has been read. Rather than read the home twice, the writer streams
+ * every entry after the manifest (and the end-of-archive blocks) through a tar packer and
+ * the parallel gzip compressor into a temporary *body* file, hashing each entry's bytes as
+ * they flow. `finish` then writes the final temporary archive as one gzip member holding
+ * only the manifest's tar entry (no end blocks) followed by the body's bytes: concatenated
+ * gzip members are one valid gzip stream, and the tar stream inside is MANIFEST.json, the
+ * entries, the end blocks. The whole-archive SHA-256 is computed while that file is written,
+ * so nothing is read back afterwards. Memory stays flat: a few MiB of chunks in flight.
+ *
+ * Crash safety: everything lives under temporary names (`.hoziron-tmp-<pid>-<hex>.*`) in
+ * the target's directory until `commit`, which renames the fsynced archive into place and
+ * fsyncs the directory. A process killed at any line leaves at most temporary files, which
+ * the next backup command removes (`removeLeftovers`); never a partial archive under a real
+ * name. Entries carry exactly the bytes that were hashed, so an entry can never disagree
+ * with its manifest line.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import tar from 'tar-stream';
+import { HozironError } from '../errors.js';
+import { fsyncDir } from '../home/atomic.js';
+import { ParallelGzip } from './gzip.js';
+import { MANIFEST_NAME, type Manifest, type ManifestFile } from './manifest.js';
+
+const gzip = promisify(zlib.gzip) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
+
+/** Prefix of every temporary file the backup code makes; `removeLeftovers` knows it. */
+export const TEMP_PREFIX = '.hoziron-tmp-';
+const TEMP_RE = /^\.hoziron-tmp-(\d+)-[0-9a-f]{8}\./;
+
+/** A temporary path in `dir` that names this process, e.g. for a database snapshot. */
+export function tempPathIn(dir: string, suffix: string): string {
+  return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}.${suffix}`);
+}
+
+/** The pid a temporary name of ours records, or undefined for any other name. */
+export function tempOwner(name: string): number | undefined {
+  const m = TEMP_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove temporary files of ours in `dir` whose process is gone. Returns their names. */
+export async function removeLeftovers(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = tempOwner(name);
+    if (pid === undefined || isProcessAlive(pid)) continue;
+    await fs.rm(join(dir, name), { force: true, recursive: true });
+    removed.push(name);
+  }
+  if (removed.length > 0) await fsyncDir(dir);
+  return removed;
+}
+
+export interface EntryMeta {
+  mode: number;
+  mtime: Date;
+}
+
+export interface FinishedArchive {
+  size: number;
+  sha256: string;
+  /** The file's mtime; `commit` links the same inode into place, so it stays. */
+  mtimeMs: number;
+}
+
+/** Wrap a tar-stream entry callback in a promise. */
+function entryDone(): { cb: (err?: Error | null) => void; done: Promise<void> } {
+  let cb!: (err?: Error | null) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    cb = (err) => (err ? reject(err) : resolve());
+  });
+  return { cb, done };
+}
+
+export class ArchiveWriter {
+  private readonly pack = tar.pack();
+  private readonly written: Promise<void>;
+  private finalPath: string | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly target: string,
+    private readonly bodyPath: string,
+  ) {
+    this.written = pipeline(
+      this.pack,
+      new ParallelGzip(),
+      createWriteStream(bodyPath, { flags: 'wx', mode: 0o600 }),
+    );
+    // Failures surface through `guard` and `finish`; never as an unhandled rejection.
+    this.written.catch(() => undefined);
+  }
+
+  /** Start an archive that `commit` will place at `target` (its directory must exist). */
+  static open(target: string): ArchiveWriter {
+    return new ArchiveWriter(target, tempPathIn(dirname(target), 'body'));
+  }
+
+  /** Await `p`, but fail at once if the output pipeline has failed (e.g. disk full). */
+  private async guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.written.then(() => new Promise<T>(() => undefined))]);
+  }
+
+  private header(path: string, meta: EntryMeta, type: 'file' | 'directory', size: number): Partial<tar.Header> & { name: string } {
+    return { name: path, type, size, mode: meta.mode & 0o777, mtime: meta.mtime, uid: 0, gid: 0 };
+  }
+
+  async addDirectory(path: string, meta: EntryMeta): Promise<void> {
+    const { cb, done } = entryDone();
+    this.pack.entry(this.header(path, meta, 'directory', 0), cb);
+    await this.guard(done);
+  }
+
+  /** Add a file whose bytes are in memory; returns its manifest line. */
+  async addBuffer(path: string, data: Buffer, meta: EntryMeta): Promise<ManifestFile> {
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const { cb, done } = entryDone();
+    this.pack.entry(this.header(path, meta, 'file', data.length), data, cb);
+    await this.guard(done);
+    return { path, size: data.length, mode: meta.mode & 0o777, sha256 };
+  }
+
+  /**
+   * Add a file of `size` bytes read from `source`. Exactly `size` bytes are taken; a source
+   * that ends early is an error (the entry's size is already in its header).
+   */
+  async addStream(path: string, size: number, meta: EntryMeta, source: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<ManifestFile> {
+    const hash = createHash('sha256');
+    const { cb, done } = entryDone();
+    const sink = this.pack.entry(this.header(path, meta, 'file', size), cb);
+    let got = 0;
+    for await (const raw of source) {
+      const chunk = got + raw.length > size ? raw.subarray(0, size - got) : raw;
+      got += chunk.length;
+      hash.update(chunk);
+      onBytes?.(chunk.length);
+      if (!sink.write(chunk)) await this.guard(new Promise<void>((resolve) => sink.once('drain', () => resolve())));
+      if (got === size) break;
+    }
+    if (got < size) {
+      const err = new HozironError('io', `${path} shrank from ${size} to ${got} bytes while it was being archived`, 'run the backup again');
+      sink.destroy(err);
+      this.pack.destroy(err);
+      throw err;
+    }
+    sink.end(undefined as never);
+    await this.guard(done);
+    return { path, size, mode: meta.mode & 0o777, sha256: hash.digest('hex') };
+  }
+
+  /** The manifest's tar entry (header, JSON, padding) without end-of-archive blocks. */
+  private static async manifestTar(json: Buffer, mtime: Date): Promise<Buffer> {
+    const pack = tar.pack();
+    const parts: Buffer[] = [];
+    pack.on('data', (b: unknown) => parts.push(b as Buffer));
+    await new Promise<void>((resolve, reject) => {
+      pack.entry({ name: MANIFEST_NAME, type: 'file', size: json.length, mode: 0o600, mtime, uid: 0, gid: 0 }, json, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+    // Let the last pushed bytes reach the 'data' listener, then drop the packer unfinalized.
+    await new Promise((resolve) => setImmediate(resolve));
+    pack.destroy();
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Close the body and write the final temporary archive: the manifest member, then the
+   * body. Returns its size and SHA-256; `commit` puts it in place.
+   */
+  async finish(manifest: Manifest): Promise<FinishedArchive> {
+    this.pack.finalize();
+    await this.written;
+    const json = Buffer.from(JSON.stringify(manifest));
+    const head = await gzip(await ArchiveWriter.manifestTar(json, new Date(manifest.created_at)), { level: 9 });
+    this.finalPath = tempPathIn(dirname(this.target), 'tar.gz');
+    const hash = createHash('sha256');
+    let size = 0;
+    const out = await fs.open(this.finalPath, 'wx', 0o600);
+    try {
+      // open() applies the umask; the archive holds secrets, so make it exactly 0600.
+      await out.chmod(0o600);
+      const writeAll = async (buf: Buffer) => {
+        hash.update(buf);
+        size += buf.length;
+        await out.write(buf);
+      };
+      await writeAll(head);
+      for await (const chunk of createReadStream(this.bodyPath, { highWaterMark: 1024 * 1024 })) {
+        await writeAll(chunk as Buffer);
+      }
+      // The archive must be durable before it is renamed into place.
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await fs.rm(this.bodyPath, { force: true });
+    const st = await fs.stat(this.finalPath);
+    return { size, sha256: hash.digest('hex'), mtimeMs: st.mtimeMs };
+  }
+
+  /** Rename the finished archive into place (never over an existing file) and fsync. */
+  async commit(): Promise<void> {
+    if (!this.finalPath) throw new HozironError('internal', 'ArchiveWriter.commit before finish');
+    // link() fails if the target exists, so an archive is never replaced.
+    const exists = () =>
+      new HozironError('conflict', `${this.target} already exists; not replacing it`, 'choose another --output path');
+    try {
+      await fs.link(this.finalPath, this.target);
+      await fs.unlink(this.finalPath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw exists();
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      // A filesystem without hard links: check, then rename (a narrow race, not a crash risk).
+      if (await fs.stat(this.target).then(() => true, () => false)) throw exists();
+      await fs.rename(this.finalPath, this.target);
+    }
+    await fsyncDir(dirname(this.target));
+    this.closed = true;
+  }
+
+  /** Remove every temporary file of this archive. Safe to call more than once. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pack.destroy();
+    await this.written.catch(() => undefined);
+    await fs.rm(this.bodyPath, { force: true });
+    if (this.finalPath) await fs.rm(this.finalPath, { force: true });
+  }
+
+  get name(): string {
+    return basename(this.target);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The list of backups, derived from what is in the storage directory (and its
+ * `pre-restore/` folder) every time: an archive copied in is listed, one deleted by hand
+ * disappears. Listing never decompresses an archive that has a current summary sidecar; one
+ * without (copied in, or its summary is stale) has its first gzip member read once (the
+ * manifest) and its summary written. Files that are not Hoziron archives are ignored.
+ * Listing changes nothing but sidecars and leftovers of dead processes, so it takes no lock.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import tar from 'tar-stream';
+import type { BackupRecord } from '../api/types.js';
+import { MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from '../archive/manifest.js';
+import { removeLeftovers } from '../archive/writer.js';
+import { HozironError, errnoCode } from '../errors.js';
+import type { LoadedConfig } from '../home/config.js';
+import { clearStaleLock, isBackupLockHeld } from './lock.js';
+import { removeOrphanSidecars } from './sidecars.js';
+import { readChecksum, readSummary, summarizeManifest, writeSummary, type Summary } from './sidecars.js';
+
+export const PRE_RESTORE_DIR = 'pre-restore';
+export const ARCHIVE_SUFFIX = '.tar.gz';
+
+export function preRestoreDir(cfg: LoadedConfig): string {
+  return join(cfg.storageDir, PRE_RESTORE_DIR);
+}
+
+export interface CatalogEntry {
+  record: BackupRecord;
+  summary: Summary;
+}
+
+/** Read only MANIFEST.json, the first entry, of an archive. */
+export async function peekManifest(path: string): Promise<Manifest> {
+  const extract = tar.extract();
+  let text: string | undefined;
+  const reading = new Promise<void>((resolvePromise, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      if (header.name !== MANIFEST_NAME || header.type !== 'file' || (header.size ?? 0) > MAX_MANIFEST_BYTES) {
+        reject(new HozironError('archive_invalid', `${path}: the first entry is not ${MANIFEST_NAME}`));
+        return;
+      }
+      const parts: Buffer[] = [];
+      stream.on('data', (b: unknown) => parts.push(b as Buffer));
+      stream.on('end', () => {
+        text = Buffer.concat(parts).toString('utf8');
+        resolvePromise();
+        next();
+      });
+      stream.on('error', reject);
+    });
+    extract.on('finish', () => resolvePromise());
+    extract.on('error', reject);
+  });
+  const source = createReadStream(path);
+  const flow = pipeline(source, zlib.createGunzip(), extract).catch(() => undefined);
+  try {
+    await reading;
+  } catch (err) {
+    if (err instanceof HozironError) throw err;
+    throw new HozironError('archive_invalid', `${path}: not a readable tar.gz archive (${(err as Error).message})`);
+  } finally {
+    source.destroy();
+    await flow;
+  }
+  if (text === undefined) throw new HozironError('archive_invalid', `${path}: no ${MANIFEST_NAME} found`);
+  return parseManifest(text, path);
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function toRecord(path: string, size: number, s: Summary): BackupRecord {
+  return {
+    id: s.manifest.id,
+    path,
+    scope: s.kind === 'pre-restore' ? 'pre-restore' : s.manifest.scope,
+    created_at: s.manifest.created_at,
+    checksum: s.checksum,
+    size_bytes: size,
+    manifest_scope: s.manifest.scope,
+    file_count: s.manifest.file_count,
+    unpacked_bytes: s.manifest.unpacked_bytes,
+    hoziron_version: s.manifest.hoziron_version,
+    last_verified_at: s.last_verified_at,
+  };
+}
+
+/**
+ * The catalog entry of one archive file. The summary is rebuilt (and, when `persist`,
+ * written) if missing or stale. Throws `archive_invalid` for a file that is not ours.
+ */
+export async function describeArchive(path: string, kind: Summary['kind'], persist: boolean): Promise<CatalogEntry> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new HozironError('not_found', `no archive at ${path}`);
+    throw new HozironError('io', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!stat.isFile()) throw new HozironError('not_found', `${path} is not an archive file`);
+  let summary = await readSummary(path, stat);
+  if (!summary || summary.kind !== kind) {
+    const manifest = await peekManifest(path);
+    const hex = (await readChecksum(path)) ?? (await sha256File(path));
+    summary = {
+      summary_format: 1,
+      archive: { size: stat.size, mtime_ms: stat.mtimeMs },
+      kind,
+      checksum: `sha256:${hex}`,
+      manifest: summarizeManifest(manifest),
+      last_verified_at: null,
+    };
+    if (persist) await writeSummary(path, summary).catch(() => undefined);
+  }
+  return { record: toRecord(path, stat.size, summary), summary };
+}
+
+async function archivesIn(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw new HozironError('io', `cannot read the backup storage ${dir}: ${(err as Error).message}`);
+  }
+  return names.filter((n) => n.endsWith(ARCHIVE_SUFFIX) && !n.startsWith('.')).map((n) => join(dir, n));
+}
+
+function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
+  const t = b.record.created_at.localeCompare(a.record.created_at);
+  return t !== 0 ? t : b.record.path.localeCompare(a.record.path);
+}
+
+/** Every archive in the storage path and its pre-restore folder, newest first. */
+export async function listCatalog(cfg: LoadedConfig): Promise<CatalogEntry[]> {
+  // Listing takes no lock, so it tidies only what no running operation can own: temporary
+  // files of dead processes, and orphan sidecars when no live process holds the lock (a
+  // create writes its sidecars just before linking its archive into place).
+  const idle = !(await isBackupLockHeld(cfg.storageDir));
+  if (idle) await clearStaleLock(cfg.storageDir);
+  for (const dir of [cfg.storageDir, preRestoreDir(cfg)]) {
+    await removeLeftovers(dir);
+    if (idle) await removeOrphanSidecars(dir);
+  }
+  const entries: CatalogEntry[] = [];
+  const sources: [string, Summary['kind']][] = [
+    [cfg.storageDir, 'regular'],
+    [preRestoreDir(cfg), 'pre-restore'],
+  ];
+  for (const [dir, kind] of sources) {
+    for (const path of await archivesIn(dir)) {
+      try {
+        entries.push(await describeArchive(path, kind, true));
+      } catch (err) {
+        // Not one of ours, unreadable, or deleted while listing: not a backup to list.
+        if (!(err instanceof HozironError)) throw err;
+      }
+    }
+  }
+  return entries.sort(newestFirst);
+}
+
+export async function listBackups(cfg: LoadedConfig): Promise<BackupRecord[]> {
+  return (await listCatalog(cfg)).map((e) => e.record);
+}
+
+function kindOf(cfg: LoadedConfig, path: string): Summary['kind'] {
+  return dirname(path) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
+}
+
+/** Whether `path` is an archive in the storage directory (or its pre-restore folder). */
+export function isInStorage(cfg: LoadedConfig, path: string): boolean {
+  const dir = dirname(resolve(path));
+  return dir === resolve(cfg.storageDir) || dir === resolve(preRestoreDir(cfg));
+}
+
+/** Find an archive by id (or a unique id prefix of 8+ characters), or by a path to a file. */
+export async function findCatalogEntry(cfg: LoadedConfig, idOrFile: string): Promise<CatalogEntry> {
+  const looksLikePath = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_SUFFIX) || isAbsolute(idOrFile);
+  if (looksLikePath) {
+    const path = resolve(idOrFile);
+    return describeArchive(path, kindOf(cfg, path), isInStorage(cfg, path));
+  }
+  const all = await listCatalog(cfg);
+  const exact = all.filter((e) => e.record.id === idOrFile);
+  const matches = exact.length > 0 ? exact : idOrFile.length >= 8 ? all.filter((e) => e.record.id.startsWith(idOrFile)) : [];
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) {
+    throw new HozironError('usage', `"${idOrFile}" matches ${matches.length} backups`, 'give more of the id, or the archive path');
+  }
+  throw new HozironError('not_found', `no backup with id "${idOrFile}" in ${cfg.storageDir}`, 'run `hoziron backup list` to see the ids');
+}
+
+export async function findBackup(cfg: LoadedConfig, idOrFile: string): Promise<BackupRecord> {
+  return (await findCatalogEntry(cfg, idOrFile)).record;
+}
+

@@ -1,0 +1,260 @@
+/**
+ * `createBackup`: one archive of the home (full or agents scope), written as a stream by
+ * `ArchiveWriter` (manifest first), under the backup lock.
+ *
+ * Consistency: databases are `VACUUM INTO` snapshots taken in a worker thread while the
+ * plain files stream (see snapshot.ts). A plain file up to 8 MiB is read whole into memory
+ * between two fstat calls and re-read (up to 3 times) if its size, mtime or ctime moved, so
+ * its entry is one consistent version; a larger file is streamed and, if it changed while
+ * read, archived with a warning naming it. Either way an entry's bytes are exactly the bytes
+ * hashed for its manifest line, so an archive never disagrees with its manifest.
+ *
+ * Crash safety: nothing is visible under a real name until the archive is complete and
+ * fsynced: the sidecars (`.sha256`, `.json`) are written first, then the archive is linked
+ * into place and the directory fsynced. A crash before that leaves temporary files and
+ * sidecars without an archive, which the next backup command removes; after it, a complete
+ * archive. Retention runs only after that success and never deletes the new archive.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { BackupRecord } from '../api/types.js';
+import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
+import { ArchiveWriter } from '../archive/writer.js';
+import { HozironError, errnoCode } from '../errors.js';
+import { ensureDir } from '../home/atomic.js';
+import type { LoadedConfig } from '../home/config.js';
+import { HOME_FILES, type HomeLayout } from '../home/layout.js';
+import type { AuditHead } from '../stores/audit.js';
+import { HOZIRON_VERSION } from '../version.js';
+import { ARCHIVE_SUFFIX, describeArchive, preRestoreDir } from './catalog.js';
+import { collectScope, type CollectedFile } from './collect.js';
+import { withBackupLock } from './lock.js';
+import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
+import { checksumSidecar, summarizeManifest, summarySidecar, writeChecksum, writeSummary } from './sidecars.js';
+import { SnapshotRunner } from './snapshot.js';
+
+export interface CreateOptions {
+  scope: 'full' | 'agents';
+  /** Absolute archive path (--output); default <storageDir>/hoziron-backup-YYYYMMDD_HHMMSS.tar.gz. */
+  output?: string;
+  /** pre-restore → <storageDir>/pre-restore/, with its own retention (3). */
+  kind?: 'regular' | 'pre-restore';
+  /** For the audit event, e.g. "cli" or "api:<key id>". */
+  actor: string;
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** True when the caller already holds withBackupLock (restore does). */
+  lockHeld?: boolean;
+  /** Default true: append backup.create to audit.db. */
+  audit?: boolean;
+  /** Non-fatal problems (a symlink skipped, a file that kept changing, retention trouble). */
+  onWarning?: (message: string) => void;
+}
+
+/** Files up to this size are read whole, between two fstat calls, and re-read if torn. */
+const WHOLE_READ_LIMIT = 8 * 1024 * 1024;
+const TORN_RETRIES = 3;
+
+function stamp(d: Date): string {
+  const iso = d.toISOString(); // 2026-06-05T02:00:00.000Z
+  return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.lstat(path).then(
+    () => true,
+    (err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    },
+  );
+}
+
+async function nameTaken(path: string): Promise<boolean> {
+  return (await exists(path)) || (await exists(checksumSidecar(path))) || (await exists(summarySidecar(path)));
+}
+
+/** `hoziron-backup-YYYYMMDD_HHMMSS.tar.gz`, with `-2`, `-3`… if that second is taken. */
+async function defaultTarget(dir: string, created: Date): Promise<string> {
+  const base = `hoziron-backup-${stamp(created)}`;
+  for (let n = 1; ; n++) {
+    const path = join(dir, `${base}${n === 1 ? '' : `-${n}`}${ARCHIVE_SUFFIX}`);
+    if (!(await nameTaken(path))) return path;
+  }
+}
+
+async function outputTarget(output: string): Promise<string> {
+  const path = resolve(output);
+  const parent = await fs.stat(dirname(path)).catch(() => undefined);
+  if (!parent?.isDirectory()) {
+    throw new HozironError('usage', `--output: the directory ${dirname(path)} does not exist`, 'create it first, or choose another path');
+  }
+  if (await nameTaken(path)) {
+    throw new HozironError('conflict', `--output: ${path} (or its .sha256/.json sidecar) already exists; not replacing it`, 'choose another path');
+  }
+  return path;
+}
+
+/** Up to `size` bytes of an open file, in fresh 1 MiB buffers (the packer keeps them). */
+async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  while (position < size) {
+    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, size - position));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+  }
+}
+
+const sameVersion = (a: Stats, b: Stats) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+
+/** Archive one plain file; returns its manifest line, or undefined if it vanished. */
+async function archiveFile(
+  writer: ArchiveWriter,
+  file: CollectedFile,
+  warn: (m: string) => void,
+  onBytes: (n: number) => void,
+): Promise<ManifestFile | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    let fh: FileHandle;
+    try {
+      fh = await fs.open(file.abs, 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        warn(`${file.rel} disappeared while the backup ran; not archived`);
+        return undefined;
+      }
+      throw new HozironError('io', `cannot read ${file.abs}: ${(err as Error).message}`);
+    }
+    try {
+      const before = await fh.stat();
+      const meta = { mode: before.mode, mtime: before.mtime };
+      if (before.size > WHOLE_READ_LIMIT) {
+        const entry = await writer.addStream(file.rel, before.size, meta, readChunks(fh, before.size), onBytes);
+        if (!sameVersion(before, await fh.stat())) {
+          warn(`${file.rel} changed while it was archived; its entry matches its manifest line but may mix old and new content`);
+        }
+        return entry;
+      }
+      const data = await fh.readFile();
+      const stable = data.length === before.size && sameVersion(before, await fh.stat());
+      if (stable || attempt > TORN_RETRIES) {
+        if (!stable) warn(`${file.rel} kept changing while it was read; archived the last version read`);
+        onBytes(data.length);
+        return await writer.addBuffer(file.rel, data, meta);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
+  const warn = opts.onWarning ?? (() => undefined);
+  const kind = opts.kind ?? 'regular';
+  await ensureDir(cfg.storageDir, 0o700);
+  await tidyStorage(cfg);
+  const created = new Date();
+  const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
+  if (kind === 'pre-restore') await ensureDir(dir, 0o700);
+  const target = opts.output ? await outputTarget(opts.output) : await defaultTarget(dir, created);
+  const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
+
+  const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
+  collection.warnings.forEach(warn);
+  let total = collection.files.reduce((n, f) => n + f.size, 0) + collection.dbs.reduce((n, d) => n + d.size, 0);
+  let done = 0;
+  const onBytes = (n: number) => {
+    done += n;
+    opts.onProgress?.(done, Math.max(total, done));
+  };
+
+  const snapshots = SnapshotRunner.start(
+    collection.dbs.map((d) => ({ rel: d.rel, src: d.abs, auditHead: d.rel === HOME_FILES.audit })),
+    cfg.storageDir,
+  );
+  const writer = ArchiveWriter.open(target);
+  let sidecarsWritten = false;
+  try {
+    for (const d of collection.dirs) await writer.addDirectory(d.rel, d);
+    const files: ManifestFile[] = [];
+    for (const f of collection.files) {
+      const entry = await archiveFile(writer, f, warn, onBytes);
+      if (entry) files.push(entry);
+    }
+    let auditHead: AuditHead | null = null;
+    for (const db of collection.dbs) {
+      const snap = await snapshots.get(db.rel);
+      const size = (await fs.stat(snap.path)).size;
+      total += size - db.size;
+      files.push(
+        await writer.addStream(db.rel, size, { mode: db.mode, mtime: created }, createReadStream(snap.path, { highWaterMark: 1024 * 1024 }), onBytes),
+      );
+      await snapshots.release(db.rel);
+      if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
+    }
+    const manifest: Manifest = {
+      format: FORMAT_VERSION,
+      id: randomUUID(),
+      created_at: created.toISOString(),
+      scope: opts.scope,
+      hoziron_version: HOZIRON_VERSION,
+      host: hostname(),
+      files,
+      dirs: collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })),
+      audit_head: opts.scope === 'full' ? auditHead : null,
+    };
+    const finished = await writer.finish(manifest);
+    sidecarsWritten = true;
+    await writeChecksum(target, finished.sha256);
+    await writeSummary(target, {
+      summary_format: 1,
+      archive: { size: finished.size, mtime_ms: finished.mtimeMs },
+      kind: kindAt,
+      checksum: `sha256:${finished.sha256}`,
+      manifest: summarizeManifest(manifest),
+      last_verified_at: null,
+    });
+    await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    await snapshots.cancel();
+    if (sidecarsWritten && !(await exists(target))) {
+      await fs.rm(checksumSidecar(target), { force: true });
+      await fs.rm(summarySidecar(target), { force: true });
+    }
+    throw err;
+  }
+
+  const { record } = await describeArchive(target, kindAt, false);
+  if (opts.audit !== false) {
+    auditEvent(
+      home,
+      opts.actor,
+      'backup.create',
+      record.id,
+      { id: record.id, scope: record.scope, checksum: record.checksum, size_bytes: record.size_bytes, file: basename(target) },
+      warn,
+    );
+  }
+  try {
+    if (kind === 'pre-restore') {
+      await applyRetention(home, cfg, { keep: PRE_RESTORE_RETENTION, kind: 'pre-restore', protect: target, actor: opts.actor, audit: opts.audit, onWarning: warn });
+    } else {
+      await applyRetention(home, cfg, { keep: cfg.config.backup.retention, kind: 'regular', protect: target, actor: opts.actor, audit: opts.audit, onWarning: warn });
+    }
+  } catch (err) {
+    warn(`retention could not run: ${(err as Error).message}`);
+  }
+  return record;
+}
+
+/** Create one backup archive (see the module header). */
+export async function createBackup(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
+  const run = () => createUnlocked(home, cfg, opts);
+  if (opts.lockHeld) return run();
+  return withBackupLock(cfg.storageDir, opts.kind === 'pre-restore' ? 'pre-restore backup' : 'create', run);
+}

@@ -1,0 +1,107 @@
+/**
+ * The files kept beside each archive: `<archive>.sha256` (sha256sum format, so
+ * `sha256sum -c` checks it) and `<archive>.json`, the summary that lets `backup list` work
+ * without decompressing anything (the manifest's summary, the checksum, the kind and when
+ * the archive was last verified). A summary records the archive's size and mtime; one that
+ * no longer matches its archive is ignored and rebuilt. Both are written atomically, 0600.
+ */
+import { promises as fs } from 'node:fs';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import type { Manifest } from '../archive/manifest.js';
+import { unpackedSize } from '../archive/manifest.js';
+import { writeFileAtomic } from '../home/atomic.js';
+
+export const SUMMARY_VERSION = 1;
+
+export function checksumSidecar(archive: string): string {
+  return `${archive}.sha256`;
+}
+export function summarySidecar(archive: string): string {
+  return `${archive}.json`;
+}
+
+const summarySchema = z.object({
+  summary_format: z.literal(SUMMARY_VERSION),
+  archive: z.object({ size: z.number().int(), mtime_ms: z.number() }),
+  kind: z.enum(['regular', 'pre-restore']),
+  checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  manifest: z.object({
+    format: z.number().int(),
+    id: z.string(),
+    created_at: z.string(),
+    scope: z.enum(['full', 'agents']),
+    hoziron_version: z.string(),
+    host: z.string(),
+    file_count: z.number().int(),
+    dir_count: z.number().int(),
+    unpacked_bytes: z.number().int(),
+    audit_head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
+  }),
+  last_verified_at: z.string().nullable(),
+});
+
+export type Summary = z.infer<typeof summarySchema>;
+export type ManifestSummary = Summary['manifest'];
+
+export function summarizeManifest(m: Manifest): ManifestSummary {
+  return {
+    format: m.format,
+    id: m.id,
+    created_at: m.created_at,
+    scope: m.scope,
+    hoziron_version: m.hoziron_version,
+    host: m.host,
+    file_count: m.files.length,
+    dir_count: m.dirs.length,
+    unpacked_bytes: unpackedSize(m),
+    audit_head: m.audit_head,
+  };
+}
+
+/** The summary of `archive` if it exists, parses and still matches the file's size and mtime. */
+export async function readSummary(archive: string, stat: { size: number; mtimeMs: number }): Promise<Summary | undefined> {
+  try {
+    const parsed = summarySchema.safeParse(JSON.parse(await fs.readFile(summarySidecar(archive), 'utf8')));
+    if (!parsed.success) return undefined;
+    const s = parsed.data;
+    return s.archive.size === stat.size && s.archive.mtime_ms === stat.mtimeMs ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeSummary(archive: string, summary: Summary): Promise<void> {
+  await writeFileAtomic(summarySidecar(archive), `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** `<hex>  <basename>\n`, exactly what `sha256sum` prints. */
+export async function writeChecksum(archive: string, hex: string): Promise<void> {
+  await writeFileAtomic(checksumSidecar(archive), `${hex}  ${basename(archive)}\n`, { mode: 0o600 });
+}
+
+/** The hex digest recorded in `<archive>.sha256` for this archive's name, if any. */
+export async function readChecksum(archive: string): Promise<string | undefined> {
+  try {
+    const text = await fs.readFile(checksumSidecar(archive), 'utf8');
+    const m = /^([0-9a-f]{64}) [ *](.+)$/m.exec(text);
+    return m && m[2] === basename(archive) ? m[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sidecars whose archive is gone (a crash between unlinks, or an archive deleted by hand). */
+export async function removeOrphanSidecars(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  const present = new Set(names);
+  for (const name of names) {
+    const m = /^(.+\.tar\.gz)\.(sha256|json)$/.exec(name);
+    if (m && !present.has(m[1]!)) await fs.rm(join(dir, name), { force: true });
+  }
+}

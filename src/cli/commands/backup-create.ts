@@ -1,0 +1,44 @@
+/** `hoziron backup create [--agents-only] [--output PATH] [--json]`. */
+import type { Command } from 'commander';
+import type { BackupRecord } from '../../api/types.js';
+import type { App } from '../app.js';
+import { formatBytes } from '../format.js';
+import { startProgress } from '../progress.js';
+import { backupCommand } from './backup.js';
+
+function renderCreated(r: BackupRecord): string {
+  return [
+    `Created ${r.scope === 'agents' ? 'agents-only' : r.scope} backup ${r.id}`,
+    `  path:     ${r.path}`,
+    `  size:     ${formatBytes(r.size_bytes)} (${r.file_count ?? 0} files, ${formatBytes(r.unpacked_bytes ?? 0)} unpacked)`,
+    `  checksum: ${r.checksum}`,
+  ].join('\n');
+}
+
+export function registerBackupCreate(program: Command, app: App): void {
+  backupCommand(program)
+    .command('create')
+    .description('create a backup archive of the home (full, or agents only)')
+    .option('--agents-only', 'only data/agents/, data/memory/ and data/hoziron.db')
+    .option('--output <path>', 'write the archive to this path (sidecars beside it)')
+    .option('--json', 'print the backup record as one JSON document')
+    .action(async (opts: { agentsOnly?: boolean; output?: string; json?: boolean }) => {
+      const { home, cfg } = await app.open();
+      const { createBackup } = await import('../../backup/create.js');
+      const progress = await startProgress('Backing up', { json: opts.json });
+      let record: BackupRecord;
+      try {
+        record = await createBackup(home, cfg, {
+          scope: opts.agentsOnly ? 'agents' : 'full',
+          output: opts.output,
+          actor: 'cli',
+          onProgress: (done, total) => progress.update(done, total),
+          onWarning: (m) => app.warn(m),
+        });
+      } finally {
+        progress.stop();
+      }
+      if (opts.json) app.printJson(record);
+      else app.print(renderCreated(record));
+    });
+}

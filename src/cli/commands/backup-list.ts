@@ -1,0 +1,30 @@
+/** `hoziron backup list [--json]`: the seed's table, newest first, or a JSON array of records. */
+import type { Command } from 'commander';
+import type { BackupRecord } from '../../api/types.js';
+import type { App } from '../app.js';
+import { formatBytes, formatTime, renderTable } from '../format.js';
+import { backupCommand } from './backup.js';
+
+const SCOPE_LABEL: Record<BackupRecord['scope'], string> = { full: 'Full', agents: 'Agents', 'pre-restore': 'Pre-restore' };
+
+export function renderBackupTable(records: BackupRecord[]): string {
+  return renderTable(
+    ['ID', 'CREATED', 'SCOPE', 'SIZE'],
+    records.map((r) => [r.id, formatTime(r.created_at), SCOPE_LABEL[r.scope], formatBytes(r.size_bytes)]),
+  );
+}
+
+export function registerBackupList(program: Command, app: App): void {
+  backupCommand(program)
+    .command('list')
+    .description('list the backups in the storage path, newest first')
+    .option('--json', 'print a JSON array of backup records')
+    .action(async (opts: { json?: boolean }) => {
+      const { cfg } = await app.open();
+      const { listBackups } = await import('../../backup/catalog.js');
+      const records = await listBackups(cfg);
+      if (opts.json) app.printJson(records);
+      else if (records.length === 0) app.print(`No backups in ${cfg.storageDir}.`);
+      else app.print(renderBackupTable(records));
+    });
+}
