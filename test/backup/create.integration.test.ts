@@ -12,9 +12,9 @@ afterEach(() => {
 });
 
 describe('hoziron backup create', () => {
-  it('writes a tar.gz that GNU tar reads without warning, MANIFEST.json first, every file matching its hash', () => {
+  it('writes a tar.gz that GNU tar reads without warning, MANIFEST.json first, every file matching its hash', async () => {
     h = makeHome();
-    const rec = createJson(h);
+    const rec = await createJson(h);
     expect(rec).toMatchObject({ scope: 'full', size_bytes: statSync(rec.path).size });
     expect(rec.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(dirname(rec.path)).toBe(h.storage);
@@ -54,8 +54,8 @@ describe('hoziron backup create', () => {
     if (py.code === 0) expect(py.stdout.trim()).toBe('MANIFEST.json');
 
     // The list shows it, newest first, with the seed's table.
-    expect(listJson(h).map((r) => r.id)).toEqual([rec.id]);
-    const table = h.cli('backup', 'list');
+    expect((await listJson(h)).map((r) => r.id)).toEqual([rec.id]);
+    const table = await h.cli('backup', 'list');
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+CREATED\s+SCOPE\s+SIZE$/);
     expect(table.stdout).toMatch(new RegExp(`${rec.id}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+Full\\s+\\d`));
   });
@@ -75,7 +75,7 @@ describe('hoziron backup create', () => {
     try {
       await new Promise<void>((resolve) => writer.stdout.once('data', () => resolve()));
       expect(statSync(`${db}-wal`).size).toBeGreaterThan(0);
-      const rec = createJson(h);
+      const rec = await createJson(h);
       const out = join(h.dir, 'x');
       const manifest = gnuTarExtract(rec.path, out);
       expect(manifest.files.some((f) => f.path.endsWith('-wal'))).toBe(false);
@@ -91,9 +91,9 @@ describe('hoziron backup create', () => {
     }
   });
 
-  it('--agents-only archives only data/agents/, data/memory/ and data/hoziron.db', () => {
+  it('--agents-only archives only data/agents/, data/memory/ and data/hoziron.db', async () => {
     h = makeHome();
-    const rec = createJson(h, '--agents-only');
+    const rec = await createJson(h, '--agents-only');
     expect(rec.scope).toBe('agents');
     const names = gnuTarList(rec.path);
     expect(names[0]).toBe('MANIFEST.json');
@@ -102,38 +102,38 @@ describe('hoziron backup create', () => {
     expect(manifest.scope).toBe('agents');
     expect(manifest.audit_head).toBeNull();
     expect(manifest.files.map((f) => f.path)).toContain('data/hoziron.db');
-    expect(h.cli('backup', 'list').stdout).toMatch(/\sAgents\s/);
+    expect((await h.cli('backup', 'list')).stdout).toMatch(/\sAgents\s/);
   });
 
-  it('--output writes the archive where asked, with its sidecars, and refuses to replace a file', () => {
+  it('--output writes the archive where asked, with its sidecars, and refuses to replace a file', async () => {
     h = makeHome();
     const target = join(h.dir, 'elsewhere', 'my-backup.tar.gz');
-    const missingDir = h.cli('backup', 'create', '--output', target);
+    const missingDir = await h.cli('backup', 'create', '--output', target);
     expect(missingDir.code).toBe(2);
     expect(missingDir.stderr).toMatch(/^error: --output: the directory .* does not exist/m);
     sh('mkdir', [dirname(target)]);
-    const rec = createJson(h, '--output', target);
+    const rec = await createJson(h, '--output', target);
     expect(rec.path).toBe(target);
     expect(existsSync(`${target}.sha256`)).toBe(true);
     expect(sh('sha256sum', ['-c', 'my-backup.tar.gz.sha256'], dirname(target)).code).toBe(0);
     expect(gnuTarList(target)[0]).toBe('MANIFEST.json');
     const before = sha256(target);
-    const again = h.cli('backup', 'create', '--output', target);
+    const again = await h.cli('backup', 'create', '--output', target);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists/);
     expect(sha256(target)).toBe(before);
     expect(readdirSync(dirname(target)).sort()).toEqual(['my-backup.tar.gz', 'my-backup.tar.gz.json', 'my-backup.tar.gz.sha256']);
   });
 
-  it('prints exactly one JSON document with --json and nothing on stderr', () => {
+  it('prints exactly one JSON document with --json and nothing on stderr', async () => {
     h = makeHome();
-    const r = h.cli('backup', 'create', '--json');
+    const r = await h.cli('backup', 'create', '--json');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const rec = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const k of ['id', 'path', 'scope', 'created_at', 'checksum', 'size_bytes']) expect(rec).toHaveProperty(k);
     writeFileSync(join(h.storage, 'not-ours.tar.gz'), 'hello');
-    const l = h.cli('backup', 'list', '--json');
+    const l = await h.cli('backup', 'list', '--json');
     expect((JSON.parse(l.stdout) as unknown[]).length).toBe(1);
   });
 });

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { BackupRecord } from '../../src/api/types.js';
 import type { Manifest } from '../../src/archive/manifest.js';
-import { runCli, tempDir, type CliResult } from '../support/cli.js';
+import { runCli, runCliAsync, tempDir, type CliResult } from '../support/cli.js';
 
 export interface TestHome {
   dir: string;
   home: string;
   storage: string;
-  cli: (...args: string[]) => CliResult;
+  /** Runs asynchronously, so vitest's worker stays responsive while the CLI works. */
+  cli: (...args: string[]) => Promise<CliResult>;
   cleanup: () => void;
 }
 
@@ -30,17 +31,17 @@ export function makeHome(): TestHome {
   writeFileSync(join(home, 'data', 'memory', 'notes.md'), 'remember the milk\n'.repeat(100));
   writeFileSync(join(home, 'data', 'workflows', 'daily.yaml'), 'steps: []\n');
   mkdirSync(join(home, 'data', 'memory', 'empty-folder'));
-  return { dir, home, storage: join(home, 'backups'), cli: (...args) => runCli(['--home', home, ...args]), cleanup };
+  return { dir, home, storage: join(home, 'backups'), cli: (...args) => runCliAsync(['--home', home, ...args]), cleanup };
 }
 
-export function createJson(h: TestHome, ...args: string[]): BackupRecord {
-  const r = h.cli('backup', 'create', '--json', ...args);
+export async function createJson(h: TestHome, ...args: string[]): Promise<BackupRecord> {
+  const r = await h.cli('backup', 'create', '--json', ...args);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as BackupRecord;
 }
 
-export function listJson(h: TestHome): BackupRecord[] {
-  const r = h.cli('backup', 'list', '--json');
+export async function listJson(h: TestHome): Promise<BackupRecord[]> {
+  const r = await h.cli('backup', 'list', '--json');
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as BackupRecord[];
 }
