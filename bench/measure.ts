@@ -21,6 +21,9 @@ export interface Measurement {
   /** Peak RSS of the process tree in bytes; null if it could not be read. */
   peak_rss_bytes: number | null;
   rss_method: 'gnu-time+sampler' | 'sampler';
+  /** The two readings behind `peak_rss_bytes` (largest single process; sampled tree sum). */
+  rss_largest_process_bytes: number | null;
+  rss_tree_sampled_bytes: number;
   stdout: string;
   stderr: string;
 }
@@ -116,6 +119,8 @@ export function runMeasured(cmd: string, args: string[], opts: RunOptions = {}):
         wall_s: wall,
         peak_rss_bytes: peak > 0 ? peak : null,
         rss_method: HAVE_GNU_TIME ? 'gnu-time+sampler' : 'sampler',
+        rss_largest_process_bytes: gnu,
+        rss_tree_sampled_bytes: sampled,
         stdout,
         stderr,
       });

@@ -10,6 +10,8 @@ export interface RunFigures {
   wall_s: number;
   peak_rss_bytes: number | null;
   size_bytes?: number;
+  rss_largest_process_bytes?: number | null;
+  rss_tree_sampled_bytes?: number;
   /** Phase times the command itself reported (seconds), e.g. a restore's safety backup. */
   phases?: Record<string, number>;
 }
@@ -41,7 +43,13 @@ export interface Section {
 }
 
 export function figuresOf(m: Measurement, extra: Partial<RunFigures> = {}): RunFigures {
-  return { wall_s: m.wall_s, peak_rss_bytes: m.peak_rss_bytes, ...extra };
+  return {
+    wall_s: m.wall_s,
+    peak_rss_bytes: m.peak_rss_bytes,
+    rss_largest_process_bytes: m.rss_largest_process_bytes,
+    rss_tree_sampled_bytes: m.rss_tree_sampled_bytes,
+    ...extra,
+  };
 }
 
 export const medianWall = (op: Operation): number => median(op.runs.map((r) => r.wall_s));
