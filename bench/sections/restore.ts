@@ -97,6 +97,10 @@ export async function benchRestore(ctx: BenchContext, archive: string | undefine
       { name: '  of which: safety backup', runs: ours.runs.map((r) => ({ wall_s: r.phases?.safety_backup ?? NaN, peak_rss_bytes: null })) },
       { name: '  restore itself (total − safety)', runs: ours.runs.map((r) => ({ wall_s: r.wall_s - (r.phases?.safety_backup ?? 0), peak_rss_bytes: null })) },
     );
+    const reported = [...new Set(ours.runs.flatMap((r) => Object.keys(r.phases ?? {})))]
+      .filter((k) => k !== 'safety_backup')
+      .map((k) => `${k} ${medianPhase(ours, k)?.toFixed(2)}s`);
+    if (reported.length) notes.push(`phases as the command reports them (median): ${reported.join(', ')}`);
   } else if (total !== undefined) {
     notes.push('the restore reports no safety-backup time: the bar is checked on the whole command, safety backup included');
   }
