@@ -9,17 +9,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
-import tar from 'tar-stream';
 import type { BackupRecord } from '../api/types.js';
-import { MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from '../archive/manifest.js';
+import { readManifest } from '../archive/reader.js';
 import { removeLeftovers } from '../archive/writer.js';
 import { HozironError, errnoCode } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { clearStaleLock, isBackupLockHeld } from './lock.js';
-import { removeOrphanSidecars } from './sidecars.js';
-import { readChecksum, readSummary, summarizeManifest, writeSummary, type Summary } from './sidecars.js';
+import { isCurrent, removeOrphanSidecars, readAnySummary, readChecksum, summarizeManifest, writeSummary, type Summary } from './sidecars.js';
 
 export const PRE_RESTORE_DIR = 'pre-restore';
 export const ARCHIVE_SUFFIX = '.tar.gz';
@@ -31,43 +27,6 @@ export function preRestoreDir(cfg: LoadedConfig): string {
 export interface CatalogEntry {
   record: BackupRecord;
   summary: Summary;
-}
-
-/** Read only MANIFEST.json, the first entry, of an archive. */
-export async function peekManifest(path: string): Promise<Manifest> {
-  const extract = tar.extract();
-  let text: string | undefined;
-  const reading = new Promise<void>((resolvePromise, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      if (header.name !== MANIFEST_NAME || header.type !== 'file' || (header.size ?? 0) > MAX_MANIFEST_BYTES) {
-        reject(new HozironError('archive_invalid', `${path}: the first entry is not ${MANIFEST_NAME}`));
-        return;
-      }
-      const parts: Buffer[] = [];
-      stream.on('data', (b: unknown) => parts.push(b as Buffer));
-      stream.on('end', () => {
-        text = Buffer.concat(parts).toString('utf8');
-        resolvePromise();
-        next();
-      });
-      stream.on('error', reject);
-    });
-    extract.on('finish', () => resolvePromise());
-    extract.on('error', reject);
-  });
-  const source = createReadStream(path);
-  const flow = pipeline(source, zlib.createGunzip(), extract).catch(() => undefined);
-  try {
-    await reading;
-  } catch (err) {
-    if (err instanceof HozironError) throw err;
-    throw new HozironError('archive_invalid', `${path}: not a readable tar.gz archive (${(err as Error).message})`);
-  } finally {
-    source.destroy();
-    await flow;
-  }
-  if (text === undefined) throw new HozironError('archive_invalid', `${path}: no ${MANIFEST_NAME} found`);
-  return parseManifest(text, path);
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -105,18 +64,26 @@ export async function describeArchive(path: string, kind: Summary['kind'], persi
     throw new HozironError('io', `cannot read ${path}: ${(err as Error).message}`);
   }
   if (!stat.isFile()) throw new HozironError('not_found', `${path} is not an archive file`);
-  let summary = await readSummary(path, stat);
-  if (!summary || summary.kind !== kind) {
-    const manifest = await peekManifest(path);
-    const hex = (await readChecksum(path)) ?? (await sha256File(path));
-    summary = {
-      summary_format: 1,
-      archive: { size: stat.size, mtime_ms: stat.mtimeMs },
-      kind,
-      checksum: `sha256:${hex}`,
-      manifest: summarizeManifest(manifest),
-      last_verified_at: null,
-    };
+  const previous = await readAnySummary(path);
+  let summary = previous && isCurrent(previous, stat) && previous.kind === kind ? previous : undefined;
+  if (!summary) {
+    try {
+      const manifest = await readManifest(path);
+      const hex = (await readChecksum(path)) ?? (await sha256File(path));
+      summary = {
+        summary_format: 1,
+        archive: { size: stat.size, mtime_ms: stat.mtimeMs },
+        kind,
+        checksum: `sha256:${hex}`,
+        manifest: summarizeManifest(manifest),
+        last_verified_at: null,
+      };
+    } catch (err) {
+      // A known archive that has since been damaged stays listed under what was recorded
+      // when it was made, so `backup verify <id>` can find it and say what is wrong.
+      if (previous && err instanceof HozironError) return { record: toRecord(path, stat.size, { ...previous, kind }), summary: { ...previous, kind } };
+      throw err;
+    }
     if (persist) await writeSummary(path, summary).catch(() => undefined);
   }
   return { record: toRecord(path, stat.size, summary), summary };

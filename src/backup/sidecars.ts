@@ -59,16 +59,19 @@ export function summarizeManifest(m: Manifest): ManifestSummary {
   };
 }
 
-/** The summary of `archive` if it exists, parses and still matches the file's size and mtime. */
-export async function readSummary(archive: string, stat: { size: number; mtimeMs: number }): Promise<Summary | undefined> {
+/** The summary of `archive` if it exists and parses, whether or not it is stale. */
+export async function readAnySummary(archive: string): Promise<Summary | undefined> {
   try {
     const parsed = summarySchema.safeParse(JSON.parse(await fs.readFile(summarySidecar(archive), 'utf8')));
-    if (!parsed.success) return undefined;
-    const s = parsed.data;
-    return s.archive.size === stat.size && s.archive.mtime_ms === stat.mtimeMs ? s : undefined;
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether a summary still describes the file: same size and mtime. */
+export function isCurrent(s: Summary, stat: { size: number; mtimeMs: number }): boolean {
+  return s.archive.size === stat.size && s.archive.mtime_ms === stat.mtimeMs;
 }
 
 export async function writeSummary(archive: string, summary: Summary): Promise<void> {

@@ -6,6 +6,8 @@ import { registerBackupCreate } from './backup-create.js';
 import { registerBackupDelete } from './backup-delete.js';
 import { registerBackupList } from './backup-list.js';
 import { registerBackupPrune } from './backup-prune.js';
+import { registerBackupShow } from './backup-show.js';
+import { registerBackupVerify } from './backup-verify.js';
 import { registerDoctor } from './doctor.js';
 import { registerHealth } from './health.js';
 import { registerInit } from './init.js';
@@ -25,6 +27,8 @@ export const COMMANDS: Register[] = [
   registerDoctor,
   registerBackupCreate,
   registerBackupList,
+  registerBackupShow,
+  registerBackupVerify,
   registerBackupDelete,
   registerBackupPrune,
   registerKey,
