@@ -19,7 +19,9 @@ import { buildServer, type RouteRegistrar } from './server.js';
 /** A part of the daemon with its own start and stop (the scheduler, the backup runner). */
 export interface DaemonService {
   name: string;
-  routes?: RouteRegistrar;
+  /** Called once the context exists, before the server is built; may return its routes. */
+  prepare?(ctx: DaemonContext): RouteRegistrar | void;
+  /** Called once the server listens and the pid file is written. */
   start?(ctx: DaemonContext): Promise<void> | void;
   /** Called after the server stopped accepting and in-flight requests finished. */
   stop?(ctx: DaemonContext): Promise<void> | void;
@@ -49,10 +51,12 @@ export async function runDaemon(
   let app: ReturnType<typeof buildServer> | undefined;
   try {
     ctx.openStores();
-    app = buildServer(
-      ctx,
-      services.flatMap((s) => (s.routes ? [s.routes] : [])),
-    );
+    const routes: RouteRegistrar[] = [];
+    for (const s of services) {
+      const r = s.prepare?.(ctx);
+      if (r) routes.push(r);
+    }
+    app = buildServer(ctx, routes);
     try {
       await app.listen({ host: cfg.listen.host, port: cfg.listen.port });
     } catch (err) {

@@ -98,6 +98,10 @@ export class HomeLayout {
   get daemonLog(): string {
     return join(this.runDir, 'daemon.log');
   }
+  /** The daemon's record of its backups (last attempt, last success, last schedule slot). */
+  get backupState(): string {
+    return join(this.runDir, 'backup-state.json');
+  }
   /** Restore staging area and journal live inside the home, on the same filesystem. */
   get restoreDir(): string {
     return this.path('.restore');

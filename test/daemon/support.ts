@@ -10,6 +10,9 @@ import { KeyStore } from '../../src/stores/keys.js';
 import { runCli, runCliAsync, tempDir, type CliResult } from '../support/cli.js';
 
 export interface TestHome {
+  /** The temporary directory holding the home (for files outside it). */
+  root: string;
+  /** The home directory. */
   dir: string;
   home: HomeLayout;
   adminToken: string;
@@ -49,7 +52,7 @@ export function makeHome(backupToml: string[] = []): TestHome {
     await cliAsync(['stop', '--timeout', '60']);
     t.cleanup();
   };
-  return { dir, home, adminToken, cli, cliAsync, token, cleanup };
+  return { root: t.dir, dir, home, adminToken, cli, cliAsync, token, cleanup };
 }
 
 export interface Answer<T = unknown> {

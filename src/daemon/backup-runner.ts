@@ -1,0 +1,69 @@
+/**
+ * Every backup the daemon takes (API, schedule, missed slot, shutdown) goes through
+ * `BackupRunner.run`: the same `createBackup` as the CLI, sharing its lock, so the daemon
+ * and the CLI never back up at once. The engine streams and snapshots databases in a worker
+ * thread, so the event loop keeps serving (and the memory database keeps taking writes)
+ * while a backup runs. Each attempt and success is recorded in run/backup-state.json for
+ * `GET /v1/backup/status` and for missed-slot detection after a restart.
+ */
+import type { BackupTrigger } from '../api/daemon.js';
+import type { BackupRecord } from '../api/types.js';
+import { createBackup } from '../backup/create.js';
+import { readBackupState, writeBackupState, type BackupState } from './backup-state.js';
+import { busy, type DaemonContext } from './context.js';
+
+export class BackupRunner {
+  private readonly active = new Set<Promise<unknown>>();
+  state: BackupState;
+
+  constructor(private readonly ctx: DaemonContext) {
+    this.state = readBackupState(ctx.home);
+  }
+
+  get running(): boolean {
+    return this.active.size > 0;
+  }
+
+  async run(trigger: BackupTrigger, scope: 'full' | 'agents', actor: string): Promise<BackupRecord> {
+    if (this.ctx.restoring) throw busy();
+    const at = new Date().toISOString();
+    const { home, cfg, log } = this.ctx;
+    log.info(`backup (${trigger}, ${scope}) started`);
+    const job = createBackup(home, cfg, { scope, actor, onWarning: (m) => log.warn(`backup: ${m}`) });
+    this.active.add(job);
+    try {
+      const record = await job;
+      this.state.last_attempt = { at, trigger, ok: true, error: null };
+      this.state.last_success = { at: record.created_at, id: record.id, trigger };
+      log.info(`backup (${trigger}) done: ${record.id} ${record.path} ${record.size_bytes} bytes`);
+      return record;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.state.last_attempt = { at, trigger, ok: false, error: message };
+      log.error(`backup (${trigger}) failed: ${message}`);
+      throw err;
+    } finally {
+      this.active.delete(job);
+      await this.persist();
+    }
+  }
+
+  /** Record the schedule slot just handled, before its backup runs (a crash never repeats it forever). */
+  async markSlot(slot: Date): Promise<void> {
+    this.state.last_slot = slot.toISOString();
+    await this.persist();
+  }
+
+  /** Resolves when no backup of this daemon is running. */
+  async waitIdle(): Promise<void> {
+    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+  }
+
+  private async persist(): Promise<void> {
+    try {
+      await writeBackupState(this.ctx.home, this.state);
+    } catch (err) {
+      this.ctx.log.warn(`cannot record backup state in ${this.ctx.home.backupState}: ${(err as Error).message}`);
+    }
+  }
+}

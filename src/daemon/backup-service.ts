@@ -1,0 +1,35 @@
+/**
+ * The daemon's backup service: the runner (every backup the daemon takes), the schedule,
+ * the backup routes and `backup_on_shutdown`. On stop (after the server has stopped taking
+ * requests) it disarms the schedule, waits for a running backup and, if configured, takes
+ * the shutdown backup before the databases are closed — `hoziron stop` waits for it.
+ */
+import { BackupRunner } from './backup-runner.js';
+import type { DaemonContext } from './context.js';
+import type { DaemonService } from './daemon.js';
+import { backupRoutes } from './routes/backup.js';
+import { BackupScheduler } from './scheduler.js';
+
+export function createBackupService(): DaemonService {
+  let runner: BackupRunner | undefined;
+  let scheduler: BackupScheduler | undefined;
+  return {
+    name: 'backups',
+    prepare(ctx: DaemonContext) {
+      runner = new BackupRunner(ctx);
+      scheduler = new BackupScheduler(ctx, runner);
+      return backupRoutes(runner, scheduler);
+    },
+    async start() {
+      await scheduler!.start();
+    },
+    async stop(ctx: DaemonContext) {
+      scheduler?.stop();
+      await runner?.waitIdle();
+      if (runner && ctx.cfg.config.backup.backup_on_shutdown) {
+        ctx.log.info('backup_on_shutdown: taking a backup before exit');
+        await runner.run('shutdown', 'full', 'daemon:shutdown').catch(() => undefined);
+      }
+    },
+  };
+}

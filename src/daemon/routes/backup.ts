@@ -1,0 +1,123 @@
+/**
+ * The backup routes of SPEC §5. Each calls one function of the backup core (the same the
+ * CLI calls) and returns its result; roles: viewer reads, operator creates and verifies,
+ * admin deletes and restores. Ids are validated by pattern so that an id can never be taken
+ * for a path; a `file` must lie in the storage path (`archiveInStorage`).
+ */
+import { promises as fs } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type {
+  BackupCreateRequest,
+  BackupRestoreRequest,
+  BackupShowResponse,
+  BackupStatusResponse,
+  BackupVerifyRequest,
+} from '../../api/daemon.js';
+import type { BackupRecord } from '../../api/types.js';
+import { findCatalogEntry, listBackups, peekManifest } from '../../backup/catalog.js';
+import { deleteBackup } from '../../backup/retention.js';
+import type { BackupRunner } from '../backup-runner.js';
+import type { DaemonContext } from '../context.js';
+import { restoreLive } from '../live-restore.js';
+import type { BackupScheduler } from '../scheduler.js';
+import { verifyFromApi } from './backup-verify.js';
+
+/** A backup id (a UUID) or a unique prefix of at least 8 hex digits. */
+const idSchema = { type: 'string', pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,35}$' } as const;
+const fileSchema = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
+
+function actorOf(request: { apiKey?: { id: string } }): string {
+  return `api:${request.apiKey?.id ?? 'unknown'}`;
+}
+
+export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
+  return (app: FastifyInstance, ctx: DaemonContext): void => {
+    app.post<{ Body: BackupCreateRequest }>(
+      '/v1/backup/create',
+      {
+        config: { role: 'operator' },
+        schema: {
+          body: {
+            type: 'object',
+            properties: { scope: { type: 'string', enum: ['full', 'agents'] } },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request): Promise<BackupRecord> => runner.run('api', request.body?.scope ?? 'full', actorOf(request)),
+    );
+
+    app.get('/v1/backup/list', { config: { role: 'viewer' } }, async (): Promise<BackupRecord[]> => listBackups(ctx.cfg));
+
+    app.get('/v1/backup/status', { config: { role: 'viewer' } }, async (): Promise<BackupStatusResponse> => {
+      const records = await listBackups(ctx.cfg);
+      let free: number | null = null;
+      try {
+        const st = await fs.statfs(ctx.cfg.storageDir);
+        free = Number(st.bavail) * Number(st.bsize);
+      } catch {
+        /* storage directory not there yet */
+      }
+      return {
+        schedule: scheduler.expression,
+        next_run: scheduler.nextRun()?.toISOString() ?? null,
+        running: runner.running,
+        last_success: runner.state.last_success,
+        last_attempt: runner.state.last_attempt,
+        storage: {
+          path: ctx.cfg.storageDir,
+          archives: records.length,
+          used_bytes: records.reduce((n, r) => n + r.size_bytes, 0),
+          free_bytes: free,
+        },
+      };
+    });
+
+    app.get<{ Params: { id: string } }>(
+      '/v1/backup/:id',
+      { config: { role: 'viewer' }, schema: { params: idParams } },
+      async (request): Promise<BackupShowResponse> => {
+        const entry = await findCatalogEntry(ctx.cfg, request.params.id);
+        return { ...entry.record, manifest: await peekManifest(entry.record.path) };
+      },
+    );
+
+    app.delete<{ Params: { id: string } }>(
+      '/v1/backup/:id',
+      { config: { role: 'admin' }, schema: { params: idParams } },
+      async (request): Promise<{ deleted: BackupRecord }> => ({
+        deleted: await deleteBackup(ctx.home, ctx.cfg, request.params.id, {
+          actor: actorOf(request),
+          onWarning: (m) => ctx.log.warn(`delete: ${m}`),
+        }),
+      }),
+    );
+
+    app.post<{ Body: BackupVerifyRequest }>(
+      '/v1/backup/verify',
+      {
+        config: { role: 'operator' },
+        schema: {
+          body: { type: 'object', properties: { id: idSchema, file: fileSchema }, additionalProperties: false },
+        },
+      },
+      async (request) => verifyFromApi(ctx, request.body, actorOf(request)),
+    );
+
+    app.post<{ Body: BackupRestoreRequest }>(
+      '/v1/backup/restore',
+      {
+        config: { role: 'admin' },
+        schema: {
+          body: {
+            type: 'object',
+            properties: { id: idSchema, file: fileSchema, dry_run: { type: 'boolean' }, verify: { type: 'boolean' } },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => restoreLive(ctx, runner, scheduler, request.body, actorOf(request)),
+    );
+  };
+}
