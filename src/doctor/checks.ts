@@ -12,6 +12,7 @@ import { AUDIT_SPEC, AuditLog } from '../stores/audit.js';
 import { KEYS_SPEC } from '../stores/keys.js';
 import { MEMORY_SPEC } from '../stores/memory.js';
 import { integrityCheck, openForCheck, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
+import { DAEMON_CHECKS } from './daemon-checks.js';
 import { registeredChecks, runChecks, type DoctorCheck, type DoctorContext, type DoctorReport, type Finding } from './doctor.js';
 
 /**
@@ -185,6 +186,7 @@ export const BUILTIN_CHECKS: DoctorCheck[] = [
   privateModeCheck('storage mode', ({ cfg }) => cfg?.storageDir, 0o700, (m) => warn(`${m}; the first backup creates it`)),
   storageWritableCheck,
   diskSpaceCheck,
+  ...DAEMON_CHECKS,
 ];
 
 /** Run the built-in checks, then any registered ones. */

@@ -32,6 +32,12 @@ describe('daemon lifecycle', () => {
     expect(h.stdout).toMatch(/^ok: hoziron /);
   });
 
+  it('doctor says the daemon answers', async () => {
+    const r = await t.cliAsync(['doctor', '--json']);
+    const report = JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string }[] };
+    expect(report.checks.find((c) => c.check === 'daemon')).toMatchObject({ status: 'ok', message: expect.stringContaining(api.address) });
+  });
+
   it('a second start on the same home refuses', async () => {
     const r = await t.cliAsync(['start']);
     expect(r.code).toBe(1);
@@ -55,6 +61,14 @@ describe('daemon lifecycle', () => {
     expect(h.code).toBe(1);
     expect(h.stderr).toMatch(/^error: /m);
     expect((await t.cliAsync(['stop'])).stdout).toMatch(/not running/);
+  });
+
+  it('doctor fails when the pid file names a live process that does not answer', async () => {
+    writeFileSync(t.home.pidFile, JSON.stringify({ pid: process.pid, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
+    const r = await t.cliAsync(['doctor', '--json']);
+    const report = JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string }[] };
+    expect(report.checks.find((c) => c.check === 'daemon')).toMatchObject({ status: 'fail', message: expect.stringMatching(/does not answer/) });
+    expect(r.code).toBe(1);
   });
 
   it('a stale pid file and lock (dead pid) are taken over by the next start', async () => {

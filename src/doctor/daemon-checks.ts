@@ -1,0 +1,60 @@
+/**
+ * Doctor checks about the running service: whether the daemon answers, and whether the
+ * newest backup is recent enough for the configured schedule (no older than two periods).
+ * Both only read: the pid file, `GET /v1/health`, and the storage directory's listing.
+ */
+import { Cron } from 'croner';
+import { listBackups } from '../backup/catalog.js';
+import { fetchHealth } from '../daemon/client.js';
+import { readDaemonStatus } from '../daemon/pidfile.js';
+import type { DoctorCheck, Finding } from './doctor.js';
+
+const ok = (message: string): Finding => ({ status: 'ok', message });
+const warn = (message: string): Finding => ({ status: 'warn', message });
+const fail = (message: string): Finding => ({ status: 'fail', message });
+
+export const daemonCheck: DoctorCheck = {
+  name: 'daemon',
+  run: async ({ home }) => {
+    const s = readDaemonStatus(home);
+    if (!s.running) return warn('not running (start it with `hoziron start`)');
+    if (!s.address) return warn(`pid ${s.pid} holds the daemon lock but has not published its address yet (starting?)`);
+    try {
+      const h = await fetchHealth(s.address, 3000);
+      return ok(`answers at http://${s.address} (pid ${h.pid}, ${h.status}, up ${h.uptime_seconds}s)`);
+    } catch {
+      return fail(`the pid file says pid ${s.pid} runs at ${s.address}, but it does not answer GET /v1/health (see ${home.daemonLog})`);
+    }
+  },
+};
+
+function describeAge(ms: number): string {
+  const h = ms / 3_600_000;
+  return h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} days`;
+}
+
+/** The schedule's period: the gap between its next two runs (for irregular ones, an estimate). */
+export function schedulePeriodMs(expr: string, from = new Date()): number | undefined {
+  if (expr === '') return undefined;
+  const [a, b] = new Cron(expr, { timezone: 'UTC', paused: true }).nextRuns(2, from);
+  return a && b ? b.getTime() - a.getTime() : undefined;
+}
+
+export const backupFreshnessCheck: DoctorCheck = {
+  name: 'newest backup',
+  run: async ({ cfg }) => {
+    if (!cfg) return warn('not checked: the config did not load');
+    const newest = (await listBackups(cfg)).find((r) => r.scope !== 'pre-restore');
+    if (!newest) return warn(`no backup in ${cfg.storageDir} yet (run \`hoziron backup create\`)`);
+    const age = Date.now() - Date.parse(newest.created_at);
+    const period = schedulePeriodMs(cfg.config.backup.schedule);
+    if (period === undefined) return ok(`newest backup ${newest.id} is ${describeAge(age)} old (no schedule configured)`);
+    if (age > 2 * period) {
+      return warn(`newest backup ${newest.id} is ${describeAge(age)} old: more than two schedule periods (${describeAge(period)} each); is the daemon running its schedule?`);
+    }
+    return ok(`newest backup ${newest.id} is ${describeAge(age)} old (schedule every ${describeAge(period)})`);
+  },
+};
+
+export const DAEMON_CHECKS: DoctorCheck[] = [daemonCheck, backupFreshnessCheck];
+
