@@ -11,7 +11,7 @@ import type { BackupRecord } from '../../api/types.js';
 import { findBackup } from '../../backup/catalog.js';
 import { stageArchive } from '../../backup/stage.js';
 import type { DaemonContext } from '../context.js';
-import { resolveSource } from '../live-restore.js';
+import { resolveSource } from '../archive-source.js';
 
 export interface VerifyReport {
   ok: true;

@@ -8,7 +8,6 @@ import { promises as fs } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type {
   BackupCreateRequest,
-  BackupRestoreRequest,
   BackupShowResponse,
   BackupStatusResponse,
   BackupVerifyRequest,
@@ -18,16 +17,15 @@ import { findCatalogEntry, listBackups, peekManifest } from '../../backup/catalo
 import { deleteBackup } from '../../backup/retention.js';
 import type { BackupRunner } from '../backup-runner.js';
 import type { DaemonContext } from '../context.js';
-import { restoreLive } from '../live-restore.js';
 import type { BackupScheduler } from '../scheduler.js';
 import { verifyFromApi } from './backup-verify.js';
 
 /** A backup id (a UUID) or a unique prefix of at least 8 hex digits. */
-const idSchema = { type: 'string', pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,35}$' } as const;
-const fileSchema = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+export const idSchema = { type: 'string', pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,35}$' } as const;
+export const fileSchema = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
 
-function actorOf(request: { apiKey?: { id: string } }): string {
+export function actorOf(request: { apiKey?: { id: string } }): string {
   return `api:${request.apiKey?.id ?? 'unknown'}`;
 }
 
@@ -103,21 +101,6 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
         },
       },
       async (request) => verifyFromApi(ctx, request.body, actorOf(request)),
-    );
-
-    app.post<{ Body: BackupRestoreRequest }>(
-      '/v1/backup/restore',
-      {
-        config: { role: 'admin' },
-        schema: {
-          body: {
-            type: 'object',
-            properties: { id: idSchema, file: fileSchema, dry_run: { type: 'boolean' }, verify: { type: 'boolean' } },
-            additionalProperties: false,
-          },
-        },
-      },
-      async (request) => restoreLive(ctx, runner, scheduler, request.body, actorOf(request)),
     );
   };
 }
