@@ -18,7 +18,7 @@ const BACKUP_ROUTES: [string, string, unknown?][] = [
 ];
 
 function archives(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.tar.gz')) : [];
+  return existsSync(dir) ? readdirSync(dir).filter((n) => /^hoziron-backup-.*\.tar\.gz$/.test(n)) : [];
 }
 
 describe('daemon backup API', () => {

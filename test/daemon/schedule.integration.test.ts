@@ -4,7 +4,7 @@ import type { BackupStatusResponse } from '../../src/api/daemon.js';
 import { makeHome, startDaemon, type TestHome } from './support.js';
 
 function archives(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.tar.gz')) : [];
+  return existsSync(dir) ? readdirSync(dir).filter((n) => /^hoziron-backup-.*\.tar\.gz$/.test(n)) : [];
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -68,7 +68,7 @@ describe('daemon schedule and shutdown backups', () => {
     expect(status.body.next_run).toBe(slot.toISOString());
     const made = await waitFor(() => archives(t.home.defaultStorage).length === 1, slot.getTime() + 60_000 - Date.now());
     expect(made).toBe(true);
-    const record = readdirSync(t.home.defaultStorage).find((n) => n.endsWith('.tar.gz'))!;
+    const record = archives(t.home.defaultStorage)[0]!;
     // hoziron-backup-YYYYMMDD_HHMMSS.tar.gz: created within a minute of the slot.
     const m = /(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})/.exec(record)!;
     const created = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
