@@ -70,7 +70,7 @@ export interface BackupRestoreRequest {
   verify?: boolean;
 }
 
-/** `GET /v1/backup/{id}`: the record plus its manifest. */
+/** `GET /v1/backup/{id}`: the record plus its manifest summary (as `hoziron backup show --json`). */
 export type BackupShowResponse = BackupRecord & { manifest: unknown };
 
 /** `GET /v1/backup/status`. */

@@ -67,9 +67,9 @@ describe('daemon backup API', () => {
   });
 
   it('shows a record with its manifest, verifies it and reports status', async () => {
-    const show = await api.request<BackupRecord & { manifest: { id: string; files: unknown[] } }>('GET', `/v1/backup/${first.id}`);
+    const show = await api.request<BackupRecord & { manifest: { file_count: number } }>('GET', `/v1/backup/${first.id}`);
     expect(show.status).toBe(200);
-    expect(show.body.manifest.id).toBe(first.id);
+    expect(show.body.manifest.file_count).toBeGreaterThan(0);
     const verify = await api.request<{ ok: boolean }>('POST', '/v1/backup/verify', { id: first.id });
     expect(verify.status).toBe(200);
     expect(verify.body.ok).toBe(true);

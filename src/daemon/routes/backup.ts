@@ -13,12 +13,13 @@ import type {
   BackupVerifyRequest,
 } from '../../api/daemon.js';
 import type { BackupRecord } from '../../api/types.js';
-import { findCatalogEntry, listBackups, peekManifest } from '../../backup/catalog.js';
+import { findCatalogEntry, listBackups } from '../../backup/catalog.js';
 import { deleteBackup } from '../../backup/retention.js';
 import type { BackupRunner } from '../backup-runner.js';
 import type { DaemonContext } from '../context.js';
 import type { BackupScheduler } from '../scheduler.js';
-import { verifyFromApi } from './backup-verify.js';
+import { verifyBackup, type VerifyReport } from '../../backup/verify.js';
+import { resolveSource } from '../archive-source.js';
 
 /** A backup id (a UUID) or a unique prefix of at least 8 hex digits. */
 export const idSchema = { type: 'string', pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,35}$' } as const;
@@ -76,8 +77,8 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
       '/v1/backup/:id',
       { config: { role: 'viewer' }, schema: { params: idParams } },
       async (request): Promise<BackupShowResponse> => {
-        const entry = await findCatalogEntry(ctx.cfg, request.params.id);
-        return { ...entry.record, manifest: await peekManifest(entry.record.path) };
+        const { record, summary } = await findCatalogEntry(ctx.cfg, request.params.id);
+        return { ...record, manifest: summary.manifest };
       },
     );
 
@@ -100,7 +101,7 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
           body: { type: 'object', properties: { id: idSchema, file: fileSchema }, additionalProperties: false },
         },
       },
-      async (request) => verifyFromApi(ctx, request.body, actorOf(request)),
+      async (request): Promise<VerifyReport> => verifyBackup(ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {})),
     );
   };
 }
