@@ -47,9 +47,15 @@ function runChecks(job: DbCheckJob): string | null {
 
 const WORKER = new URL('./db-check-worker.js', import.meta.url);
 
-/** `checkDatabase` in a worker thread (inline when the compiled worker is not available). */
-export function checkDatabaseInWorker(job: DbCheckJob): Promise<string | null> {
-  if (!existsSync(fileURLToPath(WORKER))) {
+/**
+ * Below this size a database is checked inline: starting a worker (a fresh isolate loading
+ * SQLite) costs more than checking a small file.
+ */
+export const WORKER_THRESHOLD_BYTES = 32 * 1024 * 1024;
+
+/** `checkDatabase` in a worker thread (inline for small files or without the compiled worker). */
+export function checkDatabaseInWorker(job: DbCheckJob, sizeBytes = Infinity): Promise<string | null> {
+  if (sizeBytes < WORKER_THRESHOLD_BYTES || !existsSync(fileURLToPath(WORKER))) {
     return new Promise((resolve) => setImmediate(() => resolve(checkDatabase(job))));
   }
   return new Promise((resolve, reject) => {

@@ -87,7 +87,7 @@ class StagingSink implements EntrySink {
       const m = this.manifestSeen!;
       const path = join(this.dest, file.path);
       const auditHead = file.path === HOME_FILES.audit ? m.audit_head : undefined;
-      const check = checkDatabaseInWorker({ path, rel: file.path, auditHead });
+      const check = checkDatabaseInWorker({ path, rel: file.path, auditHead }, file.size);
       check.catch(() => undefined); // awaited (and reported) in finish()
       this.checks.push(check);
     }

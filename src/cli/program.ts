@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, isHozironError } from '../errors.js';
 import { HOZIRON_VERSION } from '../version.js';
+import { existsSync } from 'node:fs';
+import type { HomeLayout } from '../home/layout.js';
 import { App } from './app.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -32,6 +34,14 @@ export function buildProgram(app: App): Command {
   return program;
 }
 
+/** Finish or roll back an interrupted restore before any command opens the home. */
+async function recoverRestore(home: HomeLayout): Promise<void> {
+  // Fast path: no work area, nothing to recover (and SQLite is not even loaded).
+  if (!existsSync(home.restoreDir)) return;
+  const { recoverInterruptedRestore } = await import('../backup/journal.js');
+  await recoverInterruptedRestore(home);
+}
+
 function report(app: App, err: unknown): void {
   if (isHozironError(err)) {
     app.stderr.write(`error: ${err.message}\n`);
@@ -49,6 +59,7 @@ function report(app: App, err: unknown): void {
 export async function runProgram(argv: string[]): Promise<number> {
   let program: Command | undefined;
   const app = new App(() => program?.opts<{ home?: string }>().home);
+  app.addPreflight(recoverRestore);
   program = buildProgram(app);
   try {
     await program.parseAsync(argv, { from: 'user' });

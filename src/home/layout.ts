@@ -109,4 +109,8 @@ export class HomeLayout {
   get restoreJournal(): string {
     return join(this.restoreDir, 'journal.json');
   }
+  /** Work area of one restore (or dry run): `stage/`, `old/` and its `owner` pid file. */
+  restoreWorkDir(id: string): string {
+    return join(this.restoreDir, id);
+  }
 }

@@ -1,0 +1,56 @@
+/**
+ * Making a freshly written tree durable before it is swapped into the home. On Linux one
+ * `syncfs(2)` (through `sync -f`) flushes every file and directory of the tree in a single
+ * call, which the kernel batches far better than 20,000 separate fsyncs; elsewhere every file
+ * and directory is fsynced, many at once through the thread pool.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs, constants as fsc } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const CONCURRENCY = 32;
+
+async function fsyncPath(path: string, isDir: boolean): Promise<void> {
+  const handle = await fs.open(path, isDir ? fsc.O_RDONLY | fsc.O_DIRECTORY : fsc.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsync every file and directory under `dir` (and `dir` itself), CONCURRENCY at a time. */
+export async function fsyncTree(dir: string): Promise<void> {
+  const queue: [string, boolean][] = [];
+  const walk = async (d: string): Promise<void> => {
+    queue.push([d, true]);
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else if (e.isFile()) queue.push([join(d, e.name), false]);
+    }
+  };
+  await walk(dir);
+  let next = 0;
+  const worker = async () => {
+    while (next < queue.length) {
+      const [p, isDir] = queue[next++]!;
+      await fsyncPath(p, isDir);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** Make everything under `dir` durable (see the module header for how). */
+export async function syncTree(dir: string): Promise<void> {
+  if (process.platform === 'linux') {
+    try {
+      await run('sync', ['-f', dir]);
+      return;
+    } catch {
+      // No coreutils sync with -f: fall back to fsyncing each file.
+    }
+  }
+  await fsyncTree(dir);
+}

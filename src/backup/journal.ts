@@ -1,0 +1,237 @@
+/**
+ * The restore journal and the swap it protects. A restore works in `.restore/<id>/` (inside
+ * the home, so every move is a rename on one filesystem): `stage/` holds the verified new
+ * state, `old/` receives the current items. `.restore/journal.json` lists the items with
+ * whether each existed before, and a phase.
+ *
+ * Invariants, which make a crash at any instant recoverable:
+ * - The journal (phase `swapping`) is written durably BEFORE the first rename, and the staged
+ *   tree is durable before that. An item is always moved aside (home → old) before its staged
+ *   version is moved in (stage → home), so for every item the filesystem alone tells where it
+ *   is: `old/x` present means the home's `x`, if any, is the staged one.
+ * - Phase `committed` is written (atomically, fsynced) only after every rename and a fsync
+ *   of every directory touched. It is the commit point.
+ * Recovery (`recoverInterruptedRestore`, run before any command opens the home): a journal in
+ * phase `swapping` is rolled back (staged items out, old items back); one in phase `committed`
+ * is rolled forward (audit event appended if missing, `old/` deleted). Either way the home is
+ * then entirely the old or entirely the new state. Work areas without a journal whose owner
+ * is dead are leftovers of a staging or dry run and are deleted. A journal or work area whose
+ * owner process is alive belongs to a running restore and is left alone.
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { HozironError, errnoCode } from '../errors.js';
+import { fsyncDir, writeFileAtomic } from '../home/atomic.js';
+import type { HomeLayout } from '../home/layout.js';
+import { AuditLog } from '../stores/audit.js';
+
+export interface JournalItem {
+  /** Home-relative path of a scope item (file or directory, no trailing slash). */
+  path: string;
+  /** Whether the home had it when the restore began. */
+  existed: boolean;
+}
+
+export interface RestoreJournal {
+  version: 1;
+  /** Restore id; also the name of the work area under `.restore/`. */
+  id: string;
+  pid: number;
+  phase: 'swapping' | 'committed';
+  scope: 'full' | 'agents';
+  archive_id: string;
+  archive_path: string;
+  safety_backup_id: string | null;
+  actor: string;
+  items: JournalItem[];
+}
+
+export const OWNER_FILE = 'owner';
+
+export function stageDirOf(home: HomeLayout, id: string): string {
+  return join(home.restoreWorkDir(id), 'stage');
+}
+export function asideDirOf(home: HomeLayout, id: string): string {
+  return join(home.restoreWorkDir(id), 'old');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+export async function writeJournal(home: HomeLayout, j: RestoreJournal): Promise<void> {
+  await writeFileAtomic(home.restoreJournal, `${JSON.stringify(j, null, 2)}\n`, { mode: 0o600 });
+}
+
+async function readJournal(home: HomeLayout): Promise<RestoreJournal | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(home.restoreJournal, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const j = JSON.parse(text) as RestoreJournal;
+    if (j.version === 1 && typeof j.id === 'string' && Array.isArray(j.items)) return j;
+  } catch {
+    /* fall through */
+  }
+  // writeFileAtomic never leaves a torn journal, so this is damage from outside.
+  throw new HozironError(
+    'integrity',
+    `the restore journal ${home.restoreJournal} is unreadable`,
+    'inspect .restore/ by hand: old/ holds the previous state, stage/ the restored one',
+  );
+}
+
+/** The parent directories that renames of `items` touch, below `roots`. */
+function parentsOf(items: JournalItem[], roots: string[]): string[] {
+  const dirs = new Set<string>();
+  for (const root of roots) for (const it of items) dirs.add(dirname(join(root, it.path)));
+  return [...dirs];
+}
+
+async function fsyncAll(dirs: string[]): Promise<void> {
+  await Promise.all(dirs.map(async (d) => ((await exists(d)) ? fsyncDir(d) : undefined)));
+}
+
+/**
+ * Move the current items aside and the staged ones in, then commit. The journal (phase
+ * `swapping`) must already be durable, and `old/` must hold every parent directory.
+ */
+export async function swapIn(home: HomeLayout, j: RestoreJournal, onStep?: (step: number) => void): Promise<void> {
+  const stage = stageDirOf(home, j.id);
+  const old = asideDirOf(home, j.id);
+  let step = 0;
+  for (const it of j.items) {
+    if (it.existed) await fs.rename(home.path(it.path), join(old, it.path));
+    onStep?.(++step);
+    if (await exists(join(stage, it.path))) await fs.rename(join(stage, it.path), home.path(it.path));
+    onStep?.(++step);
+  }
+  // Every rename must be durable before the commit record says so.
+  await fsyncAll(parentsOf(j.items, [home.root, stage, old]));
+  await writeJournal(home, { ...j, phase: 'committed' });
+}
+
+/** Put the old items back (journal in phase `swapping`). */
+async function rollBack(home: HomeLayout, j: RestoreJournal): Promise<void> {
+  const stage = stageDirOf(home, j.id);
+  const old = asideDirOf(home, j.id);
+  for (const it of [...j.items].reverse()) {
+    const current = home.path(it.path);
+    const aside = join(old, it.path);
+    // With `old/x` present (or x not existing before), the home's x is the staged one.
+    const homeHasStaged = it.existed ? await exists(aside) : true;
+    if (homeHasStaged && (await exists(current))) {
+      await fs.mkdir(dirname(join(stage, it.path)), { recursive: true });
+      if (await exists(join(stage, it.path))) await fs.rm(current, { recursive: true, force: true });
+      else await fs.rename(current, join(stage, it.path));
+    }
+    if (it.existed && (await exists(aside))) await fs.rename(aside, current);
+  }
+  await fsyncAll(parentsOf(j.items, [home.root]));
+}
+
+/** Roll a swap back and then forget it (the journal goes only once the old state is durable). */
+export async function abandonRestore(home: HomeLayout, j: RestoreJournal): Promise<void> {
+  await rollBack(home, j);
+  await fs.rm(home.restoreJournal, { force: true });
+  await fsyncDir(home.restoreDir);
+  await removeWorkArea(home, j.id);
+}
+
+/** Append the `backup.restore` event unless this restore's event is already there. */
+export async function recordRestore(home: HomeLayout, j: RestoreJournal): Promise<void> {
+  if (!(await exists(home.auditDb))) return;
+  const audit = AuditLog.open(home.auditDb);
+  try {
+    const done = audit.tail(20).some((e) => e.action === 'backup.restore' && e.detail.restore_id === j.id);
+    if (!done) {
+      audit.append(j.actor, 'backup.restore', j.archive_id, {
+        restore_id: j.id,
+        archive_id: j.archive_id,
+        safety_backup_id: j.safety_backup_id,
+        scope: j.scope,
+      });
+    }
+  } finally {
+    audit.close();
+  }
+}
+
+/** After the commit: audit, then delete the old state and the journal. */
+export async function finishCommitted(home: HomeLayout, j: RestoreJournal): Promise<void> {
+  await recordRestore(home, j);
+  await removeWorkArea(home, j.id);
+  await fs.rm(home.restoreJournal, { force: true });
+  await fsyncDir(home.restoreDir).catch(() => undefined);
+}
+
+export async function removeWorkArea(home: HomeLayout, id: string): Promise<void> {
+  await fs.rm(home.restoreWorkDir(id), { recursive: true, force: true });
+}
+
+/** Remove `.restore/` when nothing is left in it. */
+export async function tidyRestoreDir(home: HomeLayout): Promise<void> {
+  await fs.rmdir(home.restoreDir).catch(() => undefined);
+}
+
+/** Record that a live process owns work area `id` (so recovery leaves it alone). */
+export async function claimWorkArea(home: HomeLayout, id: string): Promise<void> {
+  await fs.mkdir(home.restoreDir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(home.restoreWorkDir(id), { mode: 0o700 });
+  await fs.writeFile(join(home.restoreWorkDir(id), OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+}
+
+async function ownerOf(dir: string): Promise<number | undefined> {
+  try {
+    return Number.parseInt(await fs.readFile(join(dir, OWNER_FILE), 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finish or roll back a restore that was interrupted, and delete leftovers of dead stagings.
+ * Registered as an App preflight, so it runs before any command touches the home.
+ */
+export async function recoverInterruptedRestore(home: HomeLayout): Promise<void> {
+  if (!(await exists(home.restoreDir))) return;
+  const j = await readJournal(home);
+  if (j && j.pid !== process.pid && isAlive(j.pid)) {
+    throw new HozironError('busy', `a restore is in progress (pid ${j.pid})`, 'wait for it to finish, then try again');
+  }
+  if (j) {
+    if (j.phase === 'committed') {
+      await finishCommitted(home, j);
+    } else {
+      await abandonRestore(home, j);
+    }
+  }
+  for (const name of await fs.readdir(home.restoreDir)) {
+    const dir = join(home.restoreDir, name);
+    if (name === 'journal.json') continue;
+    const owner = await ownerOf(dir);
+    if (owner !== undefined && owner !== process.pid && isAlive(owner)) continue;
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+  await tidyRestoreDir(home);
+}

@@ -1,0 +1,301 @@
+/**
+ * `restoreBackup`: SPEC §7. Preflight from the manifest alone (format, version, scope, free
+ * space, daemon) in seconds; then, under the backup lock, extract and verify into
+ * `.restore/<id>/stage/` (every entry, the archive checksum unless --no-verify, integrity of
+ * each database, the audit chain), migrate staged databases forward, make the staged tree
+ * durable, take the safety backup into `<storage>/pre-restore/`, and swap under the journal
+ * (journal.ts). A dry run does the same verification in a work area it deletes, and changes
+ * nothing else.
+ *
+ * Crash safety: until the journal is written the home is untouched (a dead staging area is
+ * deleted by the next command). From the journal to its `committed` record, the next command
+ * rolls the swap back: the home is entirely the old state. From the commit record on, it is
+ * rolled forward: entirely the new state, with the audit event appended once. A failure (not
+ * a crash) during the swap rolls back at once. The backup lock is held throughout, and the
+ * daemon must be stopped (unless --force), so no one else writes the items being swapped.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
+import type { BackupRecord } from '../api/types.js';
+import { readManifest } from '../archive/reader.js';
+import { unpackedSize, type Manifest } from '../archive/manifest.js';
+import { HozironError, errnoCode } from '../errors.js';
+import type { LoadedConfig } from '../home/config.js';
+import { HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { AUDIT_SPEC } from '../stores/audit.js';
+import { KEYS_SPEC } from '../stores/keys.js';
+import { MEMORY_SPEC } from '../stores/memory.js';
+import { openStore, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
+import { HOZIRON_VERSION } from '../version.js';
+import { findBackup } from './catalog.js';
+import { createBackup } from './create.js';
+import { daemonRunning } from './daemon-status.js';
+import { syncTree } from './durable.js';
+import {
+  abandonRestore,
+  asideDirOf,
+  claimWorkArea,
+  finishCommitted,
+  removeWorkArea,
+  stageDirOf,
+  swapIn,
+  tidyRestoreDir,
+  writeJournal,
+  type RestoreJournal,
+} from './journal.js';
+import { withBackupLock } from './lock.js';
+import { planChanges, swapItems } from './restore-plan.js';
+import { stageArchive } from './stage.js';
+
+export { recoverInterruptedRestore } from './journal.js';
+
+export type RestorePhase = 'verify' | 'safety-backup' | 'swap';
+
+export interface RestoreOptions {
+  /** Backup id, or a path to an archive file. */
+  source: string;
+  confirm: boolean;
+  /** false (--no-verify) skips only the whole-archive checksum. */
+  verify: boolean;
+  /** Restore even though the daemon runs. */
+  force: boolean;
+  actor: string;
+  /** false when the daemon itself restores (it has closed its stores). Default true. */
+  daemonCheck?: boolean;
+  onProgress?: (phase: RestorePhase, done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+}
+
+const STORE_SPECS: Record<string, StoreSpec> = {
+  [HOME_FILES.keys]: KEYS_SPEC,
+  [HOME_FILES.audit]: AUDIT_SPEC,
+  [HOME_FILES.memory]: MEMORY_SPEC,
+};
+/**
+ * Fault injection for the crash test only: the process kills itself (SIGKILL) at this swap
+ * step (0 = journal written, 1..2n = each rename, 2n+1 = committed). Unset in normal use.
+ */
+const KILL_AT_SWAP_STEP = process.env.HOZIRON_TEST_KILL_AT_SWAP_STEP ? Number(process.env.HOZIRON_TEST_KILL_AT_SWAP_STEP) : undefined;
+
+/** Room kept free beyond the unpacked size (SQLite, journal, sidecars). */
+const SPACE_MARGIN = 64 * 1024 * 1024;
+
+async function resolveArchive(cfg: LoadedConfig, source: string): Promise<string> {
+  const looksLikePath = isAbsolute(source) || source.includes('/') || source.endsWith('.tar.gz');
+  if (looksLikePath) return resolve(source);
+  return (await findBackup(cfg, source)).path;
+}
+
+function semverParts(v: string): number[] | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** Version checks beyond the format (which the reader refuses when newer). */
+function checkVersions(m: Manifest, path: string, warnings: string[]): void {
+  const theirs = semverParts(m.hoziron_version);
+  if (!theirs) throw new HozironError('archive_invalid', `${path}: MANIFEST.json hoziron_version ${JSON.stringify(m.hoziron_version)} is not a version`);
+  const ours = semverParts(HOZIRON_VERSION)!;
+  const cmp = theirs[0]! - ours[0]! || theirs[1]! - ours[1]! || theirs[2]! - ours[2]!;
+  if (cmp > 0) warnings.push(`the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`);
+}
+
+async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
+  const need = unpackedSize(m) + SPACE_MARGIN;
+  const st = await fs.statfs(home.root);
+  const free = Number(st.bavail) * Number(st.bsize);
+  if (free < need) {
+    throw new HozironError('no_space', `restoring needs ${need} bytes free in ${home.root}, only ${free} are available`, 'free some space and try again');
+  }
+}
+
+function archiveInfo(path: string, m: Manifest): RestoreArchiveInfo {
+  return {
+    path,
+    id: m.id,
+    created_at: m.created_at,
+    scope: m.scope,
+    format: m.format,
+    hoziron_version: m.hoziron_version,
+    file_count: m.files.length,
+    unpacked_bytes: unpackedSize(m),
+  };
+}
+
+/**
+ * Bring each staged database to this program's schema (an archive from an older release
+ * migrates forward); refuse one newer than this program. A database already current is not
+ * opened for writing, so its bytes stay exactly as archived.
+ */
+function migrateStaged(stageDir: string, m: Manifest, archivePath: string): void {
+  for (const f of m.files) {
+    const spec = STORE_SPECS[f.path];
+    if (!spec) continue;
+    const path = join(stageDir, f.path);
+    const ro = new Database(path, { readonly: true, fileMustExist: true });
+    let version: number;
+    try {
+      version = schemaVersion(ro);
+    } finally {
+      ro.close();
+    }
+    const target = spec.migrations.length;
+    if (version > target) {
+      throw new HozironError('unsupported_version', `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`, 'upgrade hoziron to restore this archive');
+    }
+    if (version < target) openStore(path, spec).close();
+  }
+}
+
+function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
+  if (opts.daemonCheck === false || opts.force) return undefined;
+  const d = daemonRunning(home);
+  return d.running ? `the daemon is running (pid ${d.pid})` : undefined;
+}
+
+function daemonError(reason: string): HozironError {
+  return new HozironError('daemon_running', `refusing to restore: ${reason}`, 'run `hoziron stop` first (or pass --force)');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.lstat(path).then(
+    () => true,
+    (err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    },
+  );
+}
+
+export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: RestoreOptions): Promise<RestorePlan | RestoreResult> {
+  const started = Date.now();
+  const warnings: string[] = [];
+  const warn = (w: string) => {
+    warnings.push(w);
+    opts.onWarning?.(w);
+  };
+  const archivePath = await resolveArchive(cfg, opts.source);
+
+  // Preflight from the manifest alone: refuse within seconds what cannot be restored.
+  const manifest = await readManifest(archivePath);
+  checkVersions(manifest, archivePath, warnings);
+  await checkFreeSpace(home, manifest);
+  const refusal = daemonRefusal(home, opts);
+  if (refusal && opts.confirm) throw daemonError(refusal);
+  const info = archiveInfo(archivePath, manifest);
+  const stageOpts = {
+    verifyChecksum: opts.verify,
+    onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
+    onManifest: (m: Manifest) => {
+      if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
+    },
+  };
+
+  if (!opts.confirm) {
+    const id = randomUUID();
+    await claimWorkArea(home, id);
+    try {
+      await stageArchive(archivePath, stageDirOf(home, id), stageOpts);
+      migrateStaged(stageDirOf(home, id), manifest, archivePath);
+    } finally {
+      await removeWorkArea(home, id);
+      await tidyRestoreDir(home);
+    }
+    const plan: RestorePlan = {
+      dry_run: true,
+      restorable: refusal === undefined,
+      archive: info,
+      checksum_verified: opts.verify,
+      changes: await planChanges(home, manifest),
+      warnings,
+    };
+    if (refusal) plan.refusal = refusal;
+    return plan;
+  }
+
+  return withBackupLock(cfg.storageDir, 'restore', async () => {
+    const id = randomUUID();
+    const changes = await planChanges(home, manifest);
+    await claimWorkArea(home, id);
+    const stage = stageDirOf(home, id);
+    let journal: RestoreJournal | undefined;
+    try {
+      await stageArchive(archivePath, stage, stageOpts);
+      migrateStaged(stage, manifest, archivePath);
+      // The staged tree must be on disk before the journal lets it replace the home.
+      await syncTree(stage);
+      const stagedAt = Date.now();
+
+      const late = daemonRefusal(home, opts);
+      if (late) throw daemonError(late);
+      opts.onProgress?.('safety-backup', 0, 1);
+      const safety: BackupRecord = await createBackup(home, cfg, {
+        scope: manifest.scope,
+        kind: 'pre-restore',
+        actor: opts.actor,
+        lockHeld: true,
+        onWarning: warn,
+      });
+      const safetyDone = Date.now();
+
+      const items = swapItems(manifest.scope);
+      const old = asideDirOf(home, id);
+      await fs.mkdir(old, { mode: 0o700 });
+      for (const parent of new Set(items.map((i) => dirname(i)).filter((d) => d !== '.'))) {
+        await fs.mkdir(join(old, parent), { recursive: true, mode: 0o700 });
+        await fs.mkdir(home.path(parent), { recursive: true, mode: 0o755 });
+      }
+      journal = {
+        version: 1,
+        id,
+        pid: process.pid,
+        phase: 'swapping',
+        scope: manifest.scope,
+        archive_id: manifest.id,
+        archive_path: archivePath,
+        safety_backup_id: safety.id,
+        actor: opts.actor,
+        items: await Promise.all(items.map(async (path) => ({ path, existed: await exists(home.path(path)) }))),
+      };
+      const steps = items.length * 2 + 1;
+      const step = (n: number) => {
+        opts.onProgress?.('swap', n, steps);
+        if (n === KILL_AT_SWAP_STEP) process.kill(process.pid, 'SIGKILL');
+      };
+      await writeJournal(home, journal);
+      step(0);
+      await swapIn(home, journal, step);
+      step(steps); // committed
+      const committed: RestoreJournal = { ...journal, phase: 'committed' };
+      journal = undefined; // committed: from here on, only forward (a failure is finished by the next command)
+      await finishCommitted(home, committed);
+      await tidyRestoreDir(home);
+      const done = Date.now();
+      const result: RestoreResult = {
+        dry_run: false,
+        restore_id: id,
+        archive: info,
+        checksum_verified: opts.verify,
+        safety_backup: safety,
+        changes,
+        timings: {
+          stage_ms: stagedAt - started,
+          safety_backup_ms: safetyDone - stagedAt,
+          swap_ms: done - safetyDone,
+          restore_ms: done - started - (safetyDone - stagedAt),
+          total_ms: done - started,
+        },
+        warnings,
+      };
+      return result;
+    } catch (err) {
+      if (journal) await abandonRestore(home, journal);
+      else if (!(await exists(home.restoreJournal))) await removeWorkArea(home, id);
+      await tidyRestoreDir(home);
+      throw err;
+    }
+  });
+}
