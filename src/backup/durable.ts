@@ -21,6 +21,11 @@ async function fsyncPath(path: string, isDir: boolean): Promise<void> {
   }
 }
 
+/** fsync one file (e.g. a database rewritten after the tree was synced). */
+export async function fsyncFile(path: string): Promise<void> {
+  await fsyncPath(path, false);
+}
+
 /** fsync every file and directory under `dir` (and `dir` itself), CONCURRENCY at a time. */
 export async function fsyncTree(dir: string): Promise<void> {
   const queue: [string, boolean][] = [];
@@ -40,6 +45,22 @@ export async function fsyncTree(dir: string): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/**
+ * Delete a tree (the old state after a restore: tens of thousands of files). `rm -rf` does
+ * it several times faster than `fs.rm`, which makes one thread-pool round trip per unlink.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  if (process.platform !== 'win32') {
+    try {
+      await run('rm', ['-rf', '--', dir]);
+      return;
+    } catch {
+      // fall back below (and report a real failure from there)
+    }
+  }
+  await fs.rm(dir, { recursive: true, force: true });
 }
 
 /** Make everything under `dir` durable (see the module header for how). */

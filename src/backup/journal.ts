@@ -18,12 +18,14 @@
  * is dead are leftovers of a staging or dry run and are deleted. A journal or work area whose
  * owner process is alive belongs to a running restore and is left alone.
  */
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../home/atomic.js';
 import type { HomeLayout } from '../home/layout.js';
 import { AuditLog } from '../stores/audit.js';
+import { removeTree } from './durable.js';
 
 export interface JournalItem {
   /** Home-relative path of a scope item (file or directory, no trailing slash). */
@@ -177,16 +179,33 @@ export async function recordRestore(home: HomeLayout, j: RestoreJournal): Promis
   }
 }
 
-/** After the commit: audit, then delete the old state and the journal. */
-export async function finishCommitted(home: HomeLayout, j: RestoreJournal): Promise<void> {
+/**
+ * After the commit: audit, forget the journal, then delete the work area (the old state).
+ * With `background`, a detached `rm -rf` deletes it after this process returns: the old
+ * state is garbage once the journal is gone, and deleting tens of thousands of files can
+ * take longer than the restore itself. Its pid is written as the work area's owner, so a
+ * concurrent recovery leaves it alone; if it dies, the next command's recovery finishes it.
+ */
+export async function finishCommitted(home: HomeLayout, j: RestoreJournal, background = false): Promise<void> {
   await recordRestore(home, j);
-  await removeWorkArea(home, j.id);
   await fs.rm(home.restoreJournal, { force: true });
   await fsyncDir(home.restoreDir).catch(() => undefined);
+  const work = home.restoreWorkDir(j.id);
+  if (background && process.platform !== 'win32') {
+    // The shell first names itself the owner, then deletes; `rmdir` drops an empty .restore/.
+    const script = `echo $$ > "$1/${OWNER_FILE}" && rm -rf -- "$1"; rmdir -- "$2" 2>/dev/null; exit 0`;
+    const child = spawn('sh', ['-c', script, 'hoziron-cleanup', work, home.restoreDir], { detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    if (child.pid !== undefined) {
+      child.unref();
+      return;
+    }
+  }
+  await removeWorkArea(home, j.id);
 }
 
 export async function removeWorkArea(home: HomeLayout, id: string): Promise<void> {
-  await fs.rm(home.restoreWorkDir(id), { recursive: true, force: true });
+  await removeTree(home.restoreWorkDir(id));
 }
 
 /** Remove `.restore/` when nothing is left in it. */
@@ -231,7 +250,7 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
     if (name === 'journal.json') continue;
     const owner = await ownerOf(dir);
     if (owner !== undefined && owner !== process.pid && isAlive(owner)) continue;
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
   }
   await tidyRestoreDir(home);
 }

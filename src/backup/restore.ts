@@ -33,7 +33,7 @@ import { HOZIRON_VERSION } from '../version.js';
 import { findBackup } from './catalog.js';
 import { createBackup } from './create.js';
 import { daemonRunning } from './daemon-status.js';
-import { syncTree } from './durable.js';
+import { fsyncFile } from './durable.js';
 import {
   abandonRestore,
   asideDirOf,
@@ -130,7 +130,8 @@ function archiveInfo(path: string, m: Manifest): RestoreArchiveInfo {
  * migrates forward); refuse one newer than this program. A database already current is not
  * opened for writing, so its bytes stay exactly as archived.
  */
-function migrateStaged(stageDir: string, m: Manifest, archivePath: string): void {
+function migrateStaged(stageDir: string, m: Manifest, archivePath: string): string[] {
+  const migrated: string[] = [];
   for (const f of m.files) {
     const spec = STORE_SPECS[f.path];
     if (!spec) continue;
@@ -146,8 +147,12 @@ function migrateStaged(stageDir: string, m: Manifest, archivePath: string): void
     if (version > target) {
       throw new HozironError('unsupported_version', `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`, 'upgrade hoziron to restore this archive');
     }
-    if (version < target) openStore(path, spec).close();
+    if (version < target) {
+      openStore(path, spec).close();
+      migrated.push(path);
+    }
   }
+  return migrated;
 }
 
 function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
@@ -218,15 +223,17 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
 
   return withBackupLock(cfg.storageDir, 'restore', async () => {
     const id = randomUUID();
-    const changes = await planChanges(home, manifest);
+    // The walk of the current home runs in the thread pool while the archive is extracted.
+    const changesP = planChanges(home, manifest);
+    changesP.catch(() => undefined);
     await claimWorkArea(home, id);
     const stage = stageDirOf(home, id);
     let journal: RestoreJournal | undefined;
     try {
-      await stageArchive(archivePath, stage, stageOpts);
-      migrateStaged(stage, manifest, archivePath);
-      // The staged tree must be on disk before the journal lets it replace the home.
-      await syncTree(stage);
+      // durable: the staged tree must be on disk before the journal lets it replace the home.
+      await stageArchive(archivePath, stage, { ...stageOpts, durable: true });
+      for (const path of migrateStaged(stage, manifest, archivePath)) await fsyncFile(path);
+      const changes = await changesP;
       const stagedAt = Date.now();
 
       const late = daemonRefusal(home, opts);
@@ -271,8 +278,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
       step(steps); // committed
       const committed: RestoreJournal = { ...journal, phase: 'committed' };
       journal = undefined; // committed: from here on, only forward (a failure is finished by the next command)
-      await finishCommitted(home, committed);
-      await tidyRestoreDir(home);
+      await finishCommitted(home, committed, true);
       const done = Date.now();
       const result: RestoreResult = {
         dry_run: false,

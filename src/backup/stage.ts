@@ -8,8 +8,8 @@
  * (0700), so nothing is ever written outside `destDir`; modes come from the manifest & 0o777
  * (set-uid/set-gid/sticky never restored). Writes are plain syscalls on the main thread: the
  * gunzip runs in the thread pool meanwhile, and a pool round trip per small file would cost
- * more than the write itself. Nothing here is fsynced: a caller that swaps the result into
- * place makes it durable first (`syncTree`). On failure `destDir` is removed.
+ * more than the write itself. Nothing is fsynced unless `durable` is asked for (restore
+ * swaps the result into the home; verify deletes it). On failure `destDir` is removed.
  * Crash safety: a process killed here leaves only a partial `destDir`, which callers treat
  * as garbage (restore recovery deletes stale staging directories).
  */
@@ -20,6 +20,7 @@ import { DATABASES, HOME_FILES } from '../home/layout.js';
 import { readArchive, type EntrySink } from '../archive/reader.js';
 import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js';
 import { checkDatabaseInWorker } from './db-check.js';
+import { syncTree } from './durable.js';
 
 export interface StageOptions {
   verifyChecksum: boolean;
@@ -27,6 +28,11 @@ export interface StageOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called with the manifest before anything is extracted (a preflight may throw). */
   onManifest?: (m: Manifest) => void | Promise<void>;
+  /**
+   * Make the staged tree durable before returning (for a caller that swaps it in). The sync
+   * runs while the last database checks are still going, so it costs little extra time.
+   */
+  durable?: boolean;
 }
 
 export interface StageResult {
@@ -160,9 +166,12 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
         'the archive was corrupted or altered after it was made; use another backup',
       );
     }
+    const synced = opts.durable ? syncTree(destDir) : Promise.resolve();
+    synced.catch(() => undefined); // awaited below, after the checks report
     for (const problem of await Promise.all(sink.checks)) {
       if (problem) throw new HozironError('integrity', `${archivePath}: ${problem}`);
     }
+    await synced;
     if (manifest.audit_head && !manifest.files.some((f) => f.path === HOME_FILES.audit)) {
       throw new HozironError('archive_invalid', `${archivePath}: MANIFEST.json gives an audit head but the archive has no audit.db`);
     }

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { BIN, tempDir } from '../support/cli.js';
-import { cli, dumpDb, makeHome, snapshotTree } from './support/home.js';
+import { cli, dumpDb, makeHome, snapshotTree, waitForCleanup } from './support/home.js';
 
 const KILLS = Number(process.env.HOZIRON_CRASH_KILLS ?? 6);
 /** Swap steps at which the restore kills itself (0 = journal written … 43 = committed, full scope). */
@@ -49,7 +49,7 @@ function runUntilKilled(args: string[], delayMs: number, extraEnv: Record<string
 interface Fixture {
   archive: string;
   duration: number;
-  reset: () => void;
+  reset: () => Promise<void>;
   home: string;
   classify: () => 'old' | 'new' | 'mixed';
 }
@@ -58,7 +58,9 @@ let fx: Fixture;
 async function afterKill(fixture: Fixture, what: string): Promise<'old' | 'new'> {
   const after = await cli(fixture.home, 'backup', 'list'); // any command recovers
   expect(after.code, after.stderr).toBe(0);
-  expect(existsSync(join(fixture.home, '.restore')), `.restore left after ${what}`).toBe(false);
+  // A restore that completed leaves its old state to a background cleanup; anything else
+  // must be gone once the command above has run.
+  expect(await waitForCleanup(fixture.home), `.restore left after ${what}`).toBe(true);
   const state = fixture.classify();
   expect(state, `state after ${what}`).not.toBe('mixed');
   expect((await cli(fixture.home, 'audit', 'verify')).code).toBe(0);
@@ -95,17 +97,20 @@ describe('restore crash safety', () => {
     const oldAudit = dumpDb(join(pristine, 'audit.db')).events as unknown[];
 
     const home = join(tmp.dir, 'home');
-    const reset = () => {
+    const reset = async () => {
+      // A background cleanup of the previous run may still be deleting inside the home.
+      await waitForCleanup(home);
       rmSync(home, { recursive: true, force: true });
       cpSync(pristine, home, { recursive: true });
     };
 
     // One uninterrupted restore gives the duration over which to spread the kills.
-    reset();
+    await reset();
     let started = Date.now();
     const full = await cli(home, 'backup', 'restore', archive.path, '--confirm');
     const duration = Date.now() - started;
     expect(full.code, full.stderr).toBe(0);
+    await waitForCleanup(home);
     expect(matches(home, newSnap, newAudit)).toBe(true);
     const classify = () => (matches(home, newSnap, newAudit) ? 'new' : matches(home, oldSnap, oldAudit) ? 'old' : 'mixed');
     fx = { archive: archive.path, duration, reset, home, classify };
@@ -114,7 +119,7 @@ describe('restore crash safety', () => {
   it(`leaves the home entirely old or entirely new when killed at ${KILLS} random instants`, async () => {
     const outcomes = { old: 0, new: 0 };
     for (let k = 0; k < KILLS; k++) {
-      fx.reset();
+      await fx.reset();
       // Half the kills anywhere, half in the last stretch (safety backup and swap).
       const delay = k % 2 === 0 ? Math.random() * fx.duration * 1.05 : fx.duration * (0.6 + Math.random() * 0.45);
       await runUntilKilled(['--home', fx.home, 'backup', 'restore', fx.archive, '--confirm'], delay);
@@ -125,7 +130,7 @@ describe('restore crash safety', () => {
 
   it('recovers from a kill at every stage of the swap: rolled back before the commit, forward after', async () => {
     for (const step of STEPS) {
-      fx.reset();
+      await fx.reset();
       await runUntilKilled(['--home', fx.home, 'backup', 'restore', fx.archive, '--confirm'], 600_000, { HOZIRON_TEST_KILL_AT_SWAP_STEP: String(step) });
       expect(existsSync(join(fx.home, '.restore/journal.json')), `journal after a kill at swap step ${step}`).toBe(true);
       expect(await afterKill(fx, `a kill at swap step ${step}`)).toBe(step === 43 ? 'new' : 'old');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { tempDir } from '../support/cli.js';
-import { cli, dumpDb, makeHome, snapshotTree } from './support/home.js';
+import { cli, dumpDb, makeHome, snapshotTree, waitForCleanup } from './support/home.js';
 import { baseDirs, baseFiles, entriesFor, manifestFor, sha256, tarBytes, writeArchive, type RawEntry } from './support/archives.js';
 
 let tmp: { dir: string; cleanup: () => void };
@@ -71,7 +71,8 @@ describe('hoziron backup restore: round trip', () => {
     expect(events.at(-1)!.action).toBe('backup.restore');
     expect(JSON.parse(events.at(-1)!.detail)).toMatchObject({ archive_id: record.id, safety_backup_id: result.safety_backup.id });
     expect((await cli(home, 'audit', 'verify')).code).toBe(0);
-    expect(existsSync(join(home, '.restore'))).toBe(false);
+    // The old state is deleted in the background after the command returns.
+    expect(await waitForCleanup(home)).toBe(true);
 
     const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; scope: string }[];
     expect(list.find((b) => b.id === result.safety_backup.id)?.scope).toBe('pre-restore');
@@ -102,6 +103,7 @@ describe('hoziron backup restore: round trip', () => {
     writeFileSync(join(home, 'data/agents/agent-1/state.json'), '{"state":"changed"}\n');
     const keep = snapshotTree(home);
     expect((await cli(home, 'backup', 'restore', record.path, '--confirm')).code).toBe(0);
+    await waitForCleanup(home);
     const after = snapshotTree(home);
     for (const p of ['config.toml', '.env', 'keys.db', 'data/workflows/kept.yaml']) expect(after[p], p).toBe(keep[p]);
     expect(readFileSync(join(home, 'data/agents/agent-1/state.json'), 'utf8')).toBe('{"state":"idle","n":1}\n');

@@ -1,6 +1,6 @@
 /** A populated temporary home and byte-level snapshots of it, for restore tests. */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCliAsync } from '../../support/cli.js';
@@ -8,6 +8,16 @@ import { runCliAsync } from '../../support/cli.js';
 /** Run `hoziron --home <home> ...args` (asynchronously: a blocked test worker misses its RPC deadlines). */
 export function cli(home: string, ...args: string[]) {
   return runCliAsync(['--home', home, ...args]);
+}
+
+/** Wait until a restore's background cleanup has removed `.restore/` (at most `ms`). */
+export async function waitForCleanup(home: string, ms = 60_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (existsSync(join(home, '.restore'))) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
 }
 
 /** `hoziron init` and some agents, memory files and database rows. */
