@@ -30,9 +30,9 @@ import { KEYS_SPEC } from '../stores/keys.js';
 import { MEMORY_SPEC } from '../stores/memory.js';
 import { openStore, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
+import { readDaemonStatus } from '../daemon/pidfile.js';
 import { findBackup } from './catalog.js';
 import { createBackup } from './create.js';
-import { daemonRunning } from './daemon-status.js';
 import { fsyncFile } from './durable.js';
 import {
   abandonRestore,
@@ -157,7 +157,7 @@ function migrateStaged(stageDir: string, m: Manifest, archivePath: string): stri
 
 function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
   if (opts.daemonCheck === false || opts.force) return undefined;
-  const d = daemonRunning(home);
+  const d = readDaemonStatus(home);
   return d.running ? `the daemon is running (pid ${d.pid})` : undefined;
 }
 

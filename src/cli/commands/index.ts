@@ -6,6 +6,7 @@ import { registerBackupCreate } from './backup-create.js';
 import { registerBackupDelete } from './backup-delete.js';
 import { registerBackupList } from './backup-list.js';
 import { registerBackupPrune } from './backup-prune.js';
+import { registerBackupRestore } from './backup-restore.js';
 import { registerBackupShow } from './backup-show.js';
 import { registerBackupVerify } from './backup-verify.js';
 import { registerDoctor } from './doctor.js';
@@ -31,6 +32,7 @@ export const COMMANDS: Register[] = [
   registerBackupVerify,
   registerBackupDelete,
   registerBackupPrune,
+  registerBackupRestore,
   registerKey,
   registerAudit,
 ];
