@@ -8,6 +8,7 @@ import { BackupRunner } from './backup-runner.js';
 import type { DaemonContext } from './context.js';
 import type { DaemonService } from './daemon.js';
 import { backupRoutes } from './routes/backup.js';
+import { restoreRoutes } from './routes/backup-restore.js';
 import { BackupScheduler } from './scheduler.js';
 
 export function createBackupService(): DaemonService {
@@ -18,7 +19,12 @@ export function createBackupService(): DaemonService {
     prepare(ctx: DaemonContext) {
       runner = new BackupRunner(ctx);
       scheduler = new BackupScheduler(ctx, runner);
-      return backupRoutes(runner, scheduler);
+      const backup = backupRoutes(runner, scheduler);
+      const restore = restoreRoutes(runner, scheduler);
+      return (app, c) => {
+        backup(app, c);
+        restore(app, c);
+      };
     },
     async start() {
       await scheduler!.start();

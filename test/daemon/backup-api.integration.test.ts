@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupStatusResponse } from '../../src/api/daemon.js';
+import type { BackupStatusResponse, KvEntryResponse } from '../../src/api/daemon.js';
 import type { ApiError, BackupRecord } from '../../src/api/types.js';
 import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
 
@@ -15,6 +15,7 @@ const BACKUP_ROUTES: [string, string, unknown?][] = [
   ['GET', '/v1/backup/00000000-0000-0000-0000-000000000000'],
   ['POST', '/v1/backup/verify', { id: '00000000-0000-0000-0000-000000000000' }],
   ['DELETE', '/v1/backup/00000000-0000-0000-0000-000000000000'],
+  ['POST', '/v1/backup/restore', { id: '00000000-0000-0000-0000-000000000000' }],
 ];
 
 function archives(dir: string): string[] {
@@ -123,6 +124,61 @@ describe('daemon backup API', () => {
     db.close();
     const missing = acked.slice(0, ackedBefore).filter((k) => !keys.has(k));
     expect(missing).toEqual([]);
+  });
+
+  it('refuses a file outside the storage path, changing nothing', async () => {
+    await api.request('PUT', '/v1/agents/a/kv/state', { value: 'current' });
+    const outside = join(t.root, 'outside.tar.gz');
+    copyFileSync(first.path, outside);
+    copyFileSync(`${first.path}.sha256`, `${outside}.sha256`);
+    const r = await api.request<ApiError>('POST', '/v1/backup/restore', { file: outside });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/outside the backup storage path/);
+    const sneaky = await api.request<ApiError>('POST', '/v1/backup/restore', { file: `${t.home.defaultStorage}/../../outside.tar.gz` });
+    expect(sneaky.status).toBe(400);
+    expect(existsSync(join(t.home.defaultStorage, 'pre-restore'))).toBe(false);
+    expect((await api.request<KvEntryResponse>('GET', '/v1/agents/a/kv/state')).body.value).toBe('current');
+  });
+
+  it('a dry run returns the plan and changes nothing', async () => {
+    const r = await api.request<{ dry_run: boolean; restorable: boolean }>('POST', '/v1/backup/restore', { id: first.id, dry_run: true });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ dry_run: true, restorable: true });
+    expect((await api.request<KvEntryResponse>('GET', '/v1/agents/a/kv/state')).body.value).toBe('current');
+  });
+
+  it('a viewer or operator cannot restore or delete', async () => {
+    const op = api.withToken(t.token('operator'));
+    expect((await op.request('POST', '/v1/backup/restore', { id: first.id })).status).toBe(403);
+    expect((await op.request('DELETE', `/v1/backup/${first.id}`)).status).toBe(403);
+  });
+
+  it('restores by id while running, then keeps answering on the restored state', async () => {
+    // "state" did not exist when `first` was taken: after the restore it is gone again.
+    const restoring = api.request<{ dry_run: boolean; safety_backup: BackupRecord | null }>('POST', '/v1/backup/restore', { id: first.id });
+    let done = false;
+    void restoring.finally(() => (done = true));
+    // Meanwhile other routes answer 503 with Retry-After (health keeps answering).
+    const seen: { status: number; retryAfter: string | null; health: string }[] = [];
+    while (!done) {
+      const w = await api.request('GET', '/v1/agents/a/kv/state');
+      const h = await api.request<{ status: string }>('GET', '/v1/health');
+      seen.push({ status: w.status, retryAfter: w.headers.get('retry-after'), health: h.body.status });
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const r = await restoring;
+    expect(r.status).toBe(200);
+    expect(seen.filter((x) => x.status !== 200 && x.status !== 503 && x.status !== 404)).toEqual([]);
+    const gated = seen.filter((x) => x.status === 503);
+    expect(gated.length).toBeGreaterThan(0);
+    expect(gated[0]!.retryAfter).toMatch(/^\d+$/);
+    expect(seen.some((x) => x.health === 'restoring')).toBe(true);
+    expect(r.body.dry_run).toBe(false);
+    expect(r.body.safety_backup?.scope).toBe('pre-restore');
+    expect((await api.request('GET', '/v1/health')).status).toBe(200);
+    expect((await api.request('GET', '/v1/agents/a/kv/state')).status).toBe(404);
+    expect((await api.request('PUT', '/v1/agents/a/kv/after', { value: 1 })).status).toBe(200);
+    expect((await api.request<BackupRecord[]>('GET', '/v1/backup/list')).status).toBe(200);
   });
 
   it('an admin deletes a backup by id', async () => {

@@ -1,0 +1,27 @@
+/** `POST /v1/backup/restore` (admin): a dry run, or a live restore (see live-restore.ts). */
+import type { FastifyInstance } from 'fastify';
+import type { BackupRestoreRequest } from '../../api/daemon.js';
+import type { BackupRunner } from '../backup-runner.js';
+import type { DaemonContext } from '../context.js';
+import { restoreLive } from '../live-restore.js';
+import type { BackupScheduler } from '../scheduler.js';
+import { actorOf, fileSchema, idSchema } from './backup.js';
+
+export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
+  return (app: FastifyInstance, ctx: DaemonContext): void => {
+    app.post<{ Body: BackupRestoreRequest }>(
+      '/v1/backup/restore',
+      {
+        config: { role: 'admin' },
+        schema: {
+          body: {
+            type: 'object',
+            properties: { id: idSchema, file: fileSchema, dry_run: { type: 'boolean' }, verify: { type: 'boolean' } },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => restoreLive(ctx, runner, scheduler, request.body, actorOf(request)),
+    );
+  };
+}
