@@ -9,9 +9,11 @@
  * `PARALLEL_JOBS` chunks are in flight, so memory is bounded (a few MiB) whatever the size.
  *
  * Incompressible chunks (already-compressed skill packages, random data) are detected by a
- * cheap byte-entropy estimate on a few samples and written as stored blocks (level 0):
- * deflate at level 6 spends ~25 ms/MiB searching for matches that do not exist and then
- * falls back to stored blocks anyway, so the output is the same size or smaller.
+ * cheap byte-entropy estimate on a few samples and framed as stored blocks right here, with
+ * no zlib call: deflate at level 6 spends ~25 ms/MiB searching for matches that do not
+ * exist and then falls back to stored blocks anyway, so the output is the same size or
+ * smaller. Every chunk starts byte-aligned (a sync flush or a stored block ends on a byte
+ * boundary), which is what lets stored and deflated chunks follow each other freely.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
@@ -56,6 +58,28 @@ export function looksIncompressible(chunk: Buffer): boolean {
   return true;
 }
 
+/**
+ * `data` as deflate stored blocks (RFC 1951 §3.2.4), starting byte-aligned: a block header
+ * byte (BFINAL, BTYPE=00, padding), LEN and NLEN little-endian, then up to 65,535 bytes.
+ */
+export function storedBlocks(data: Buffer, last: boolean): Buffer {
+  const MAX = 65535;
+  const blocks = Math.max(1, Math.ceil(data.length / MAX));
+  const out = Buffer.allocUnsafe(data.length + blocks * 5);
+  let o = 0;
+  for (let b = 0; b < blocks; b++) {
+    const start = b * MAX;
+    const len = Math.min(MAX, data.length - start);
+    out[o++] = last && b === blocks - 1 ? 1 : 0;
+    out.writeUInt16LE(len, o);
+    out.writeUInt16LE(~len & 0xffff, o + 2);
+    o += 4;
+    data.copy(out, o, start, start + len);
+    o += len;
+  }
+  return out;
+}
+
 export interface ParallelGzipOptions {
   level?: number;
   chunkSize?: number;
@@ -87,17 +111,24 @@ export class ParallelGzip extends Transform {
     const chunk = this.buf.subarray(0, this.fill);
     this.crc = zlib.crc32(chunk, this.crc);
     this.length += chunk.length;
-    const level = looksIncompressible(chunk) ? 0 : this.level;
-    const opts: zlib.ZlibOptions = {
-      level,
-      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    };
-    if (this.dictionary && level > 0) opts.dictionary = this.dictionary;
-    const job = deflateRaw(chunk, opts);
-    // Mark the rejection handled now; it is rethrown when the job is awaited in order.
-    job.catch(() => undefined);
+    let job: Promise<Buffer>;
+    if (looksIncompressible(chunk)) {
+      job = Promise.resolve(storedBlocks(chunk, last));
+    } else {
+      const opts: zlib.ZlibOptions = {
+        level: this.level,
+        // Output in 256 KiB pieces: a compressible MiB needs one or two thread-pool round
+        // trips (not 20 at the default 16 KiB), without pinning 1 MiB per job.
+        chunkSize: 256 * 1024,
+        finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+      };
+      if (this.dictionary) opts.dictionary = this.dictionary;
+      job = deflateRaw(chunk, opts);
+      // Mark the rejection handled now; it is rethrown when the job is awaited in order.
+      job.catch(() => undefined);
+    }
     this.inflight.push(job);
-    // The next chunk's dictionary is this chunk's tail (copied: the buffer is reused).
+    // The next chunk's dictionary is this chunk's tail (copied: the buffer is not kept).
     this.dictionary = Buffer.from(chunk.subarray(Math.max(0, chunk.length - WINDOW)));
     this.buf = Buffer.allocUnsafe(this.chunkSize);
     this.fill = 0;

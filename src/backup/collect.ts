@@ -6,7 +6,7 @@
  * (wherever it is), `run/`, `.restore/`, symlinks and other special files (reported as
  * warnings). Reads only; changes nothing.
  */
-import { promises as fs, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { isTempName } from '../home/atomic.js';
 import { DATABASES, SCOPE_ITEMS, type HomeLayout, type Scope } from '../home/layout.js';
@@ -41,9 +41,11 @@ function isExcludedName(name: string): boolean {
   return /-(wal|shm|journal)$/.test(name) || isTempName(name) || tempOwner(name) !== undefined;
 }
 
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+// Synchronous on purpose: thousands of tiny metadata calls, each far cheaper than a
+// thread-pool round trip.
+function lstatOrUndefined(path: string): Stats | undefined {
   try {
-    return await fs.lstat(path);
+    return lstatSync(path);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw new HozironError('io', `cannot read ${path}: ${(err as Error).message}`);
@@ -67,14 +69,14 @@ export async function collectScope(home: HomeLayout, scope: Scope, excluded: str
       out.dirs.push({ rel, mode, mtime: st.mtime });
       let names: string[];
       try {
-        names = await fs.readdir(abs);
+        names = readdirSync(abs);
       } catch (err) {
         throw new HozironError('io', `cannot read ${abs}: ${(err as Error).message}`);
       }
       names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       for (const name of names) {
         if (isExcludedName(name)) continue;
-        const child = await lstatOrUndefined(join(abs, name));
+        const child = lstatOrUndefined(join(abs, name));
         if (child) await visit(`${rel}/${name}`, child);
       }
     } else if (st.isFile()) {
@@ -87,7 +89,7 @@ export async function collectScope(home: HomeLayout, scope: Scope, excluded: str
 
   for (const item of SCOPE_ITEMS[scope]) {
     const rel = item.replace(/\/$/, '');
-    const st = await lstatOrUndefined(home.path(rel));
+    const st = lstatOrUndefined(home.path(rel));
     if (st) await visit(rel, st);
   }
   // Databases last: their snapshots are taken in a worker while the plain files stream.

@@ -3,11 +3,10 @@
  * `ArchiveWriter` (manifest first), under the backup lock.
  *
  * Consistency: databases are `VACUUM INTO` snapshots taken in a worker thread while the
- * plain files stream (see snapshot.ts). A plain file up to 8 MiB is read whole into memory
- * between two fstat calls and re-read (up to 3 times) if its size, mtime or ctime moved, so
- * its entry is one consistent version; a larger file is streamed and, if it changed while
- * read, archived with a warning naming it. Either way an entry's bytes are exactly the bytes
- * hashed for its manifest line, so an archive never disagrees with its manifest.
+ * plain files stream (see snapshot.ts). Plain files are read by read-file.ts: whole and
+ * re-read if torn (up to 8 MiB), streamed with a warning if changed (larger). Either way an
+ * entry's bytes are exactly the bytes hashed for its manifest line, so an archive never
+ * disagrees with its manifest.
  *
  * Crash safety: nothing is visible under a real name until the archive is complete and
  * fsynced: the sidecars (`.sha256`, `.json`) are written first, then the archive is linked
@@ -16,8 +15,7 @@
  * archive. Retention runs only after that success and never deletes the new archive.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, promises as fs, type Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { createReadStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
@@ -30,7 +28,8 @@ import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import type { AuditHead } from '../stores/audit.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { ARCHIVE_SUFFIX, describeArchive, preRestoreDir } from './catalog.js';
-import { collectScope, type CollectedFile } from './collect.js';
+import { collectScope } from './collect.js';
+import { archiveFile } from './read-file.js';
 import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
 import { checksumSidecar, summarizeManifest, summarySidecar, writeChecksum, writeSummary } from './sidecars.js';
@@ -52,10 +51,6 @@ export interface CreateOptions {
   /** Non-fatal problems (a symlink skipped, a file that kept changing, retention trouble). */
   onWarning?: (message: string) => void;
 }
-
-/** Files up to this size are read whole, between two fstat calls, and re-read if torn. */
-const WHOLE_READ_LIMIT = 8 * 1024 * 1024;
-const TORN_RETRIES = 3;
 
 function stamp(d: Date): string {
   const iso = d.toISOString(); // 2026-06-05T02:00:00.000Z
@@ -95,61 +90,6 @@ async function outputTarget(output: string): Promise<string> {
     throw new HozironError('conflict', `--output: ${path} (or its .sha256/.json sidecar) already exists; not replacing it`, 'choose another path');
   }
   return path;
-}
-
-/** Up to `size` bytes of an open file, in fresh 1 MiB buffers (the packer keeps them). */
-async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer> {
-  let position = 0;
-  while (position < size) {
-    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, size - position));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-  }
-}
-
-const sameVersion = (a: Stats, b: Stats) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-
-/** Archive one plain file; returns its manifest line, or undefined if it vanished. */
-async function archiveFile(
-  writer: ArchiveWriter,
-  file: CollectedFile,
-  warn: (m: string) => void,
-  onBytes: (n: number) => void,
-): Promise<ManifestFile | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    let fh: FileHandle;
-    try {
-      fh = await fs.open(file.abs, 'r');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        warn(`${file.rel} disappeared while the backup ran; not archived`);
-        return undefined;
-      }
-      throw new HozironError('io', `cannot read ${file.abs}: ${(err as Error).message}`);
-    }
-    try {
-      const before = await fh.stat();
-      const meta = { mode: before.mode, mtime: before.mtime };
-      if (before.size > WHOLE_READ_LIMIT) {
-        const entry = await writer.addStream(file.rel, before.size, meta, readChunks(fh, before.size), onBytes);
-        if (!sameVersion(before, await fh.stat())) {
-          warn(`${file.rel} changed while it was archived; its entry matches its manifest line but may mix old and new content`);
-        }
-        return entry;
-      }
-      const data = await fh.readFile();
-      const stable = data.length === before.size && sameVersion(before, await fh.stat());
-      if (stable || attempt > TORN_RETRIES) {
-        if (!stable) warn(`${file.rel} kept changing while it was read; archived the last version read`);
-        onBytes(data.length);
-        return await writer.addBuffer(file.rel, data, meta);
-      }
-    } finally {
-      await fh.close();
-    }
-  }
 }
 
 async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
