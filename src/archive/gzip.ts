@@ -100,7 +100,8 @@ export class ParallelGzip extends Transform {
   private headerSent = false;
 
   constructor(opts: ParallelGzipOptions = {}) {
-    super();
+    // Up to 1 MiB may wait to be chunked, so many small writes pass without a drain wait.
+    super({ writableHighWaterMark: 1024 * 1024 });
     this.level = opts.level ?? 6;
     this.chunkSize = opts.chunkSize ?? CHUNK_SIZE;
     this.jobs = opts.jobs ?? PARALLEL_JOBS;

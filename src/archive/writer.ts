@@ -3,10 +3,12 @@
  *
  * MANIFEST.json must be the first entry, but it holds every file's SHA-256, which is only
  * known once every file has been read. Rather than read the home twice, the writer streams
- * every entry after the manifest (and the end-of-archive blocks) through a tar packer and
- * the parallel gzip compressor into a temporary *body* file, hashing each entry's bytes as
- * they flow. `finish` then writes the final temporary archive as one gzip member holding
- * only the manifest's tar entry (no end blocks) followed by the body's bytes: concatenated
+ * every entry after the manifest (and the end-of-archive blocks) through the parallel gzip
+ * compressor into a temporary *body* file, hashing each entry's bytes as they flow. Tar
+ * headers are encoded by tar-stream's own ustar/pax encoder and written straight into the
+ * compressor: a pack stream per entry cost more main-thread time than reading the file.
+ * `finish` then writes the final temporary archive as one gzip member holding only the
+ * manifest's tar entry (no end blocks) followed by the body's bytes: concatenated
  * gzip members are one valid gzip stream, and the tar stream inside is MANIFEST.json, the
  * entries, the end blocks. The whole-archive SHA-256 is computed while that file is written,
  * so nothing is read back afterwards. Memory stays flat: a few MiB of chunks in flight.
@@ -21,14 +23,48 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import tar from 'tar-stream';
+import { createRequire } from 'node:module';
 import { HozironError } from '../errors.js';
 import { fsyncDir } from '../home/atomic.js';
 import { ParallelGzip } from './gzip.js';
 import { MANIFEST_NAME, type Manifest, type ManifestFile } from './manifest.js';
+
+interface TarHeader {
+  name: string;
+  type: 'file' | 'directory' | 'pax-header';
+  size: number;
+  mode: number;
+  mtime: Date;
+  uid: number;
+  gid: number;
+}
+// tar-stream's header encoder (the package exports only its streams; the module is stable).
+const require = createRequire(import.meta.url);
+const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as {
+  encode(h: TarHeader): Buffer | null;
+  encodePax(h: { name: string }): Buffer;
+};
+const BLOCK = 512;
+const ZEROS = Buffer.alloc(2 * BLOCK);
+
+function padding(size: number): Buffer {
+  const rest = size % BLOCK;
+  return rest === 0 ? ZEROS.subarray(0, 0) : ZEROS.subarray(0, BLOCK - rest);
+}
+
+/** The header block(s) of one entry: ustar, or a pax record first for long or non-ASCII names. */
+export function encodeTarHeader(h: TarHeader): Buffer {
+  const plain = headers.encode(h);
+  if (plain) return plain;
+  const pax = headers.encodePax({ name: h.name });
+  const paxHead = headers.encode({ ...h, name: 'PaxHeader', type: 'pax-header', size: pax.length })!;
+  const real = headers.encode({ ...h, name: 'PaxHeader' })!;
+  return Buffer.concat([paxHead, pax, padding(pax.length), real]);
+}
 
 const gzip = promisify(zlib.gzip) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
@@ -88,17 +124,8 @@ export interface FinishedArchive {
   mtimeMs: number;
 }
 
-/** Wrap a tar-stream entry callback in a promise. */
-function entryDone(): { cb: (err?: Error | null) => void; done: Promise<void> } {
-  let cb!: (err?: Error | null) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    cb = (err) => (err ? reject(err) : resolve());
-  });
-  return { cb, done };
-}
-
 export class ArchiveWriter {
-  private readonly pack = tar.pack();
+  private readonly gz = new ParallelGzip();
   private readonly written: Promise<void>;
   private finalPath: string | undefined;
   private closed = false;
@@ -107,11 +134,7 @@ export class ArchiveWriter {
     readonly target: string,
     private readonly bodyPath: string,
   ) {
-    this.written = pipeline(
-      this.pack,
-      new ParallelGzip(),
-      createWriteStream(bodyPath, { flags: 'wx', mode: 0o600 }),
-    );
+    this.written = pipeline(this.gz, createWriteStream(bodyPath, { flags: 'wx', mode: 0o600 }));
     // Failures surface through `guard` and `finish`; never as an unhandled rejection.
     this.written.catch(() => undefined);
   }
@@ -126,22 +149,31 @@ export class ArchiveWriter {
     return Promise.race([p, this.written.then(() => new Promise<T>(() => undefined))]);
   }
 
-  private header(path: string, meta: EntryMeta, type: 'file' | 'directory', size: number): Partial<tar.Header> & { name: string } {
-    return { name: path, type, size, mode: meta.mode & 0o777, mtime: meta.mtime, uid: 0, gid: 0 };
+  /** Hand bytes to the compressor, waiting only when its buffer is full. */
+  private async put(buf: Buffer): Promise<void> {
+    if (buf.length === 0) return;
+    if (!this.gz.write(buf)) await this.guard(once(this.gz, 'drain'));
+  }
+
+  private header(path: string, meta: EntryMeta, type: 'file' | 'directory', size: number): Buffer {
+    return encodeTarHeader({ name: path, type, size, mode: meta.mode & 0o777, mtime: meta.mtime, uid: 0, gid: 0 });
   }
 
   async addDirectory(path: string, meta: EntryMeta): Promise<void> {
-    const { cb, done } = entryDone();
-    this.pack.entry(this.header(path, meta, 'directory', 0), cb);
-    await this.guard(done);
+    await this.put(this.header(path, meta, 'directory', 0));
   }
 
   /** Add a file whose bytes are in memory; returns its manifest line. */
   async addBuffer(path: string, data: Buffer, meta: EntryMeta): Promise<ManifestFile> {
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const { cb, done } = entryDone();
-    this.pack.entry(this.header(path, meta, 'file', data.length), data, cb);
-    await this.guard(done);
+    const head = this.header(path, meta, 'file', data.length);
+    if (data.length <= 64 * 1024) {
+      await this.put(Buffer.concat([head, data, padding(data.length)]));
+    } else {
+      await this.put(head);
+      await this.put(data);
+      await this.put(padding(data.length));
+    }
     return { path, size: data.length, mode: meta.mode & 0o777, sha256 };
   }
 
@@ -151,42 +183,29 @@ export class ArchiveWriter {
    */
   async addStream(path: string, size: number, meta: EntryMeta, source: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<ManifestFile> {
     const hash = createHash('sha256');
-    const { cb, done } = entryDone();
-    const sink = this.pack.entry(this.header(path, meta, 'file', size), cb);
+    await this.put(this.header(path, meta, 'file', size));
     let got = 0;
     for await (const raw of source) {
       const chunk = got + raw.length > size ? raw.subarray(0, size - got) : raw;
       got += chunk.length;
       hash.update(chunk);
       onBytes?.(chunk.length);
-      if (!sink.write(chunk)) await this.guard(new Promise<void>((resolve) => sink.once('drain', () => resolve())));
+      await this.put(chunk);
       if (got === size) break;
     }
     if (got < size) {
       const err = new HozironError('io', `${path} shrank from ${size} to ${got} bytes while it was being archived`, 'run the backup again');
-      sink.destroy(err);
-      this.pack.destroy(err);
+      this.gz.destroy(err);
       throw err;
     }
-    sink.end(undefined as never);
-    await this.guard(done);
+    await this.put(padding(size));
     return { path, size, mode: meta.mode & 0o777, sha256: hash.digest('hex') };
   }
 
   /** The manifest's tar entry (header, JSON, padding) without end-of-archive blocks. */
-  private static async manifestTar(json: Buffer, mtime: Date): Promise<Buffer> {
-    const pack = tar.pack();
-    const parts: Buffer[] = [];
-    pack.on('data', (b: unknown) => parts.push(b as Buffer));
-    await new Promise<void>((resolve, reject) => {
-      pack.entry({ name: MANIFEST_NAME, type: 'file', size: json.length, mode: 0o600, mtime, uid: 0, gid: 0 }, json, (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
-    // Let the last pushed bytes reach the 'data' listener, then drop the packer unfinalized.
-    await new Promise((resolve) => setImmediate(resolve));
-    pack.destroy();
-    return Buffer.concat(parts);
+  private static manifestTar(json: Buffer, mtime: Date): Buffer {
+    const head = encodeTarHeader({ name: MANIFEST_NAME, type: 'file', size: json.length, mode: 0o600, mtime, uid: 0, gid: 0 });
+    return Buffer.concat([head, json, padding(json.length)]);
   }
 
   /**
@@ -194,10 +213,11 @@ export class ArchiveWriter {
    * body. Returns its size and SHA-256; `commit` puts it in place.
    */
   async finish(manifest: Manifest): Promise<FinishedArchive> {
-    this.pack.finalize();
+    await this.put(ZEROS); // end of archive: two zero blocks
+    this.gz.end();
     await this.written;
     const json = Buffer.from(JSON.stringify(manifest));
-    const head = await gzip(await ArchiveWriter.manifestTar(json, new Date(manifest.created_at)), { level: 9 });
+    const head = await gzip(ArchiveWriter.manifestTar(json, new Date(manifest.created_at)), { level: 9 });
     this.finalPath = tempPathIn(dirname(this.target), 'tar.gz');
     const hash = createHash('sha256');
     let size = 0;
@@ -249,7 +269,7 @@ export class ArchiveWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pack.destroy();
+    this.gz.destroy();
     await this.written.catch(() => undefined);
     await fs.rm(this.bodyPath, { force: true });
     if (this.finalPath) await fs.rm(this.finalPath, { force: true });

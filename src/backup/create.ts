@@ -4,7 +4,7 @@
  *
  * Consistency: databases are `VACUUM INTO` snapshots taken in a worker thread while the
  * plain files stream (see snapshot.ts). Plain files are read by read-file.ts: whole and
- * re-read if torn (up to 8 MiB), streamed with a warning if changed (larger). Either way an
+ * re-read if torn (up to 4 MiB), streamed with a warning if changed (larger). Either way an
  * entry's bytes are exactly the bytes hashed for its manifest line, so an archive never
  * disagrees with its manifest.
  *

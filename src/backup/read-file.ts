@@ -17,7 +17,7 @@ import { HozironError, errnoCode } from '../errors.js';
 import type { CollectedFile } from './collect.js';
 
 /** Files up to this size are read whole, between two fstat calls, and re-read if torn. */
-export const WHOLE_READ_LIMIT = 8 * 1024 * 1024;
+export const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
 const TORN_RETRIES = 3;
 
 const sameVersion = (a: Stats, b: Stats) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;

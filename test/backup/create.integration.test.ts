@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,6 +123,21 @@ describe('hoziron backup create', () => {
     expect(again.stderr).toMatch(/already exists/);
     expect(sha256(target)).toBe(before);
     expect(readdirSync(dirname(target)).sort()).toEqual(['my-backup.tar.gz', 'my-backup.tar.gz.json', 'my-backup.tar.gz.sha256']);
+  });
+
+  it('archives long and non-ASCII names (pax) that GNU tar and verify read back', async () => {
+    h = makeHome();
+    const dir = join(h.home, 'data', 'memory', 'd'.repeat(120), 'é-ünï');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${'f'.repeat(110)}.md`);
+    writeFileSync(file, 'long\n');
+    const rec = await createJson(h);
+    const rel = file.slice(h.home.length + 1);
+    expect(gnuTarList(rec.path)).toContain(rel);
+    const manifest = gnuTarExtract(rec.path, join(h.dir, 'x'));
+    expect(manifest.files.find((f) => f.path === rel)?.sha256).toBe(sha256(join(h.dir, 'x', rel)));
+    const v = await h.cli('backup', 'verify', rec.id);
+    expect(v.code, v.stderr).toBe(0);
   });
 
   it('prints exactly one JSON document with --json and nothing on stderr', async () => {
