@@ -104,8 +104,20 @@ export async function runDaemon(
     })();
     return stopping;
   };
-  const onTerm = () => void stop('SIGTERM');
-  const onInt = () => void stop('SIGINT');
+  const onTerm = () => {
+    if (stopping) log.info('SIGTERM: already stopping (waiting for requests and the shutdown backup)');
+    void stop('SIGTERM');
+  };
+  // A second Ctrl-C means "now": exit without waiting. Only temporary files can be left
+  // (a shutdown backup's archive appears only when complete), and the WAL keeps every commit.
+  const onInt = () => {
+    if (stopping) {
+      log.warn('SIGINT again: exiting at once; the shutdown backup (if any) is abandoned');
+      releaseDaemonLock(home);
+      process.exit(130);
+    }
+    void stop('SIGINT');
+  };
   if (opts.handleSignals) {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);

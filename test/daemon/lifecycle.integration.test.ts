@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDaemonStatus } from '../../src/daemon/pidfile.js';
+import { BIN } from '../support/cli.js';
 import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
 
 describe('daemon lifecycle', () => {
@@ -78,5 +80,21 @@ describe('daemon lifecycle', () => {
     expect(readDaemonStatus(t.home).running).toBe(false);
     api = await startDaemon(t);
     expect(readDaemonStatus(t.home).running).toBe(true);
+  });
+
+  it('--foreground logs to stdout and stops gracefully on SIGINT, removing its files', async () => {
+    expect((await t.cliAsync(['stop'])).code).toBe(0);
+    const child = spawn(process.execPath, [BIN, '--home', t.dir, 'start', '--foreground'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const deadline = Date.now() + 20_000;
+    while (!/listening on http:\/\/127\.0\.0\.1:\d+/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(readDaemonStatus(t.home)).toMatchObject({ running: true, pid: child.pid });
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopping \(SIGINT\)/);
+    expect(existsSync(t.home.pidFile)).toBe(false);
+    expect(existsSync(t.home.daemonLock)).toBe(false);
   });
 });
