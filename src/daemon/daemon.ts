@@ -47,6 +47,35 @@ export async function runDaemon(
   const log = opts.log ?? new DaemonLog();
   const services = opts.services ?? [];
   await acquireDaemonLock(home);
+  // Signals are handled from here on: one that arrives while starting is honoured as soon
+  // as the daemon is up (stopping it cleanly), rather than killing it half-started.
+  let stopFn: ((reason: string) => Promise<void>) | undefined;
+  let requested: string | undefined;
+  let stopping: Promise<void> | undefined;
+  const onTerm = () => {
+    if (!stopFn) return void (requested ??= 'SIGTERM');
+    if (stopping) log.info('SIGTERM: already stopping (waiting for requests and the shutdown backup)');
+    void stopFn('SIGTERM');
+  };
+  // A second Ctrl-C means "now": exit without waiting. Only temporary files can be left
+  // (a shutdown backup's archive appears only when complete), and the WAL keeps every commit.
+  const onInt = () => {
+    if (!stopFn) return void (requested ??= 'SIGINT');
+    if (stopping) {
+      log.warn('SIGINT again: exiting at once; the shutdown backup (if any) is abandoned');
+      releaseDaemonLock(home);
+      process.exit(130);
+    }
+    void stopFn('SIGINT');
+  };
+  const removeHandlers = () => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  };
+  if (opts.handleSignals) {
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  }
   const ctx = new DaemonContext(home, cfg, log);
   let app: ReturnType<typeof buildServer> | undefined;
   try {
@@ -70,6 +99,7 @@ export async function runDaemon(
     await app?.close().catch(() => undefined);
     ctx.closeStores();
     releaseDaemonLock(home);
+    removeHandlers();
     throw err;
   }
   const address = formatAddress(app.server.address() as AddressInfo);
@@ -79,7 +109,6 @@ export async function runDaemon(
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
-  let stopping: Promise<void> | undefined;
   const server = app;
 
   const stop = (reason: string): Promise<void> => {
@@ -96,31 +125,12 @@ export async function runDaemon(
       ctx.closeStores();
       releaseDaemonLock(home);
       log.info('stopped');
-      if (opts.handleSignals) {
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-      }
+      removeHandlers();
       resolveStopped();
     })();
     return stopping;
   };
-  const onTerm = () => {
-    if (stopping) log.info('SIGTERM: already stopping (waiting for requests and the shutdown backup)');
-    void stop('SIGTERM');
-  };
-  // A second Ctrl-C means "now": exit without waiting. Only temporary files can be left
-  // (a shutdown backup's archive appears only when complete), and the WAL keeps every commit.
-  const onInt = () => {
-    if (stopping) {
-      log.warn('SIGINT again: exiting at once; the shutdown backup (if any) is abandoned');
-      releaseDaemonLock(home);
-      process.exit(130);
-    }
-    void stop('SIGINT');
-  };
-  if (opts.handleSignals) {
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  }
+  stopFn = stop;
+  if (requested) void stop(requested);
   return { address, pid: process.pid, stopped, stop };
 }
