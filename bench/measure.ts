@@ -1,10 +1,11 @@
 /**
  * Running one command under measurement: wall time (monotonic clock, spawn to exit) and
- * peak resident memory of its whole process tree. Peak RSS is the larger of two readings:
- * GNU time's `%M` (the kernel's exact high-water mark of the largest single process in the
- * tree, from wait4) and a 50 ms sampler that sums VmRSS over every live descendant (which
- * catches several processes being large at once). Without /usr/bin/time only the sampler
- * is used, and the result says so.
+ * peak memory of its whole process tree. Peak RSS is the larger of two readings: GNU
+ * time's `%M` (the kernel's exact high-water mark of the largest single process in the
+ * tree, from wait4) and a 50 ms sampler that sums the proportional set size (Pss) over
+ * every live descendant, which catches several processes being large at once without
+ * counting twice the pages a forked child still shares with its parent (a plain VmRSS sum
+ * does). Without /usr/bin/time only the sampler is used, and the result says so.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -21,7 +22,7 @@ export interface Measurement {
   /** Peak RSS of the process tree in bytes; null if it could not be read. */
   peak_rss_bytes: number | null;
   rss_method: 'gnu-time+sampler' | 'sampler';
-  /** The two readings behind `peak_rss_bytes` (largest single process; sampled tree sum). */
+  /** The two readings behind `peak_rss_bytes` (largest single process; sampled tree Pss sum). */
   rss_largest_process_bytes: number | null;
   rss_tree_sampled_bytes: number;
   stdout: string;
@@ -47,7 +48,14 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function rssBytes(pid: number): number {
+/** Proportional set size of one process (shared pages divided among their sharers). */
+function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // no smaps_rollup (old kernel) or the process ended: fall back to VmRSS
+  }
   try {
     const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
@@ -56,13 +64,13 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** Sum of VmRSS over every descendant of `root` (not `root` itself: it is the time wrapper). */
+/** Sum of Pss over every descendant of `root` (not `root` itself: it is the time wrapper). */
 function treeRss(root: number, includeRoot: boolean): number {
-  let total = includeRoot ? rssBytes(root) : 0;
+  let total = includeRoot ? pssBytes(root) : 0;
   const stack = childrenOf(root);
   while (stack.length) {
     const pid = stack.pop()!;
-    total += rssBytes(pid);
+    total += pssBytes(pid);
     stack.push(...childrenOf(pid));
   }
   return total;

@@ -13,7 +13,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCommand, hoziron, parseJson } from '../hoziron.js';
-import { runMeasured } from '../measure.js';
+import { median, runMeasured } from '../measure.js';
 import { failureOf, figuresOf, medianPhase, medianWall, memoryCheck, ratioCheck, type Operation, type Section } from '../report.js';
 import { copyTree } from '../tree.js';
 import { interleave, type BenchContext } from './context.js';
@@ -90,7 +90,8 @@ export async function benchRestore(ctx: BenchContext, archive: string | undefine
   const safety = medianPhase(ours, 'safety_backup');
   let itself = total;
   if (total !== undefined && safety !== undefined) {
-    itself = total - safety;
+    // Per run (wall − its own safety backup), then the median: the figure shown in the table.
+    itself = median(ours.runs.map((r) => r.wall_s - (r.phases?.safety_backup ?? 0)));
     operations.splice(
       1,
       0,
