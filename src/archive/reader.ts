@@ -33,6 +33,12 @@ export interface EntrySink {
   abort?(): void;
 }
 
+/** A manifest validated earlier, and the SHA-256 of its text. */
+export interface KnownManifest {
+  manifest: Manifest;
+  digest: string;
+}
+
 export interface ReadResult {
   manifest: Manifest;
   /** SHA-256 (hex) of the whole archive file as read. */
@@ -72,9 +78,13 @@ class StrictTarParser extends Writable {
   private dirs = new Map<string, ManifestDir>();
   private readonly seen = new Set<string>();
 
+  /** SHA-256 of the MANIFEST.json text as read. */
+  manifestDigest = '';
+
   constructor(
     private readonly source: string,
     private readonly sink: EntrySink | undefined,
+    private readonly known?: KnownManifest,
   ) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -297,11 +307,17 @@ class StrictTarParser extends Writable {
     this.state = this.padding ? 'padding' : 'header';
     if (this.metaType !== '' && this.current === undefined) return this.onMetaEnd();
     if (this.current?.kind === 'manifest') {
-      const text = this.decodeName(Buffer.concat(this.metaChunks), MANIFEST_NAME);
+      const bytes = Buffer.concat(this.metaChunks);
       this.metaChunks = [];
       this.current = undefined;
-      const m = parseManifest(text, this.source);
-      checkManifestPaths(m, this.source);
+      this.manifestDigest = createHash('sha256').update(bytes).digest('hex');
+      // The same bytes as a manifest already validated (the preflight's): do not parse twice.
+      let m: Manifest;
+      if (this.known && this.known.digest === this.manifestDigest) m = this.known.manifest;
+      else {
+        m = parseManifest(this.decodeName(bytes, MANIFEST_NAME), this.source);
+        checkManifestPaths(m, this.source);
+      }
       this.files = new Map(m.files.map((f) => [f.path, f]));
       this.dirs = new Map(m.dirs.map((d) => [d.path, d]));
       this.manifest = m;
@@ -342,7 +358,12 @@ function gzipError(source: string, err: Error): HozironError {
   return new HozironError('archive_invalid', `${source}: the archive is corrupt (gzip: ${msg})`);
 }
 
-async function runReader(archivePath: string, sink: EntrySink | undefined, onBytes?: (n: number) => void): Promise<ReadResult> {
+async function runReader(
+  archivePath: string,
+  sink: EntrySink | undefined,
+  onBytes?: (n: number) => void,
+  known?: KnownManifest,
+): Promise<ReadResult & { manifestDigest: string }> {
   const source = archivePath;
   try {
     const st = await fs.stat(archivePath);
@@ -353,13 +374,13 @@ async function runReader(archivePath: string, sink: EntrySink | undefined, onByt
   }
   const tap = new HashingTap(onBytes);
   const gunzip = createGunzip({ chunkSize: 128 * 1024 });
-  const parser = new StrictTarParser(source, sink);
+  const parser = new StrictTarParser(source, sink, known);
   gunzip.on('error', () => undefined);
   try {
     await pipeline(createReadStream(archivePath, { highWaterMark: 1 << 20 }), tap, gunzip, parser);
   } catch (err) {
     sink?.abort?.();
-    if (err instanceof StopAfterManifest) return { manifest: parser.manifest!, sha256: '' };
+    if (err instanceof StopAfterManifest) return { manifest: parser.manifest!, sha256: '', manifestDigest: parser.manifestDigest };
     if (err instanceof HozironError) throw err;
     if (errnoCode(err)?.startsWith('Z_')) throw gzipError(source, err as Error);
     throw err;
@@ -368,18 +389,30 @@ async function runReader(archivePath: string, sink: EntrySink | undefined, onByt
   if (gunzip.bytesWritten !== tap.bytes) {
     throw new HozironError('archive_invalid', `${source}: unexpected data after the end of the gzip stream`);
   }
-  return { manifest: parser.manifest!, sha256: tap.hash.digest('hex') };
+  return { manifest: parser.manifest!, sha256: tap.hash.digest('hex'), manifestDigest: parser.manifestDigest };
 }
 
 /**
  * Read and check a whole archive, giving every entry to `sink`; resolves with the manifest
  * and the SHA-256 of the archive file (computed in the same pass).
  */
-export function readArchive(archivePath: string, sink: EntrySink, onBytes?: (bytesRead: number) => void): Promise<ReadResult> {
-  return runReader(archivePath, sink, onBytes);
+export async function readArchive(
+  archivePath: string,
+  sink: EntrySink,
+  onBytes?: (bytesRead: number) => void,
+  known?: KnownManifest,
+): Promise<ReadResult> {
+  const { manifest, sha256 } = await runReader(archivePath, sink, onBytes, known);
+  return { manifest, sha256 };
 }
 
 /** The manifest of an archive: reads only the first entry (fast on any size of archive). */
 export async function readManifest(archivePath: string): Promise<Manifest> {
   return (await runReader(archivePath, undefined)).manifest;
+}
+
+/** `readManifest` plus the SHA-256 of the manifest text (for `readArchive`'s `known`). */
+export async function readManifestEntry(archivePath: string): Promise<KnownManifest> {
+  const r = await runReader(archivePath, undefined);
+  return { manifest: r.manifest, digest: r.manifestDigest };
 }

@@ -20,7 +20,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
-import { readManifest } from '../archive/reader.js';
+import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError, errnoCode } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
@@ -185,7 +185,8 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
   const archivePath = await resolveArchive(cfg, opts.source);
 
   // Preflight from the manifest alone: refuse within seconds what cannot be restored.
-  const manifest = await readManifest(archivePath);
+  const known = await readManifestEntry(archivePath);
+  const manifest = known.manifest;
   checkVersions(manifest, archivePath, warnings);
   await checkFreeSpace(home, manifest);
   const refusal = daemonRefusal(home, opts);
@@ -193,6 +194,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
   const info = archiveInfo(archivePath, manifest);
   const stageOpts = {
     verifyChecksum: opts.verify,
+    knownManifest: known,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
     onManifest: (m: Manifest) => {
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);

@@ -17,7 +17,7 @@ import { closeSync, constants as fsc, fchmodSync, mkdirSync, openSync, writeSync
 import { basename, join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
 import { DATABASES, HOME_FILES } from '../home/layout.js';
-import { readArchive, type EntrySink } from '../archive/reader.js';
+import { readArchive, type EntrySink, type KnownManifest } from '../archive/reader.js';
 import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js';
 import { checkDatabaseInWorker } from './db-check.js';
 import { syncTree } from './durable.js';
@@ -33,6 +33,8 @@ export interface StageOptions {
    * runs while the last database checks are still going, so it costs little extra time.
    */
   durable?: boolean;
+  /** The manifest as a preflight already read it: reused when the archive's is byte-identical. */
+  knownManifest?: KnownManifest;
 }
 
 export interface StageResult {
@@ -158,7 +160,8 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
   const sink = new StagingSink(destDir, opts.onManifest);
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
-    const { manifest, sha256 } = await readArchive(archivePath, sink, opts.onProgress ? (n) => opts.onProgress!(n, total) : undefined);
+    const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;
+    const { manifest, sha256 } = await readArchive(archivePath, sink, onBytes, opts.knownManifest);
     if (expected !== undefined && sha256 !== expected) {
       throw new HozironError(
         'archive_invalid',
