@@ -49,6 +49,8 @@ export interface RestoreJournal {
 }
 
 export const OWNER_FILE = 'owner';
+/** `<work area>.cleaner` holds the pid of the background process deleting that work area. */
+const CLEANER_SUFFIX = '.cleaner';
 
 export function stageDirOf(home: HomeLayout, id: string): string {
   return join(home.restoreWorkDir(id), 'stage');
@@ -192,8 +194,9 @@ export async function finishCommitted(home: HomeLayout, j: RestoreJournal, backg
   await fsyncDir(home.restoreDir).catch(() => undefined);
   const work = home.restoreWorkDir(j.id);
   if (background && process.platform !== 'win32') {
-    // The shell first names itself the owner, then deletes; `rmdir` drops an empty .restore/.
-    const script = `echo $$ > "$1/${OWNER_FILE}" && rm -rf -- "$1"; rmdir -- "$2" 2>/dev/null; exit 0`;
+    // The shell names itself in `<id>.cleaner`, beside (not inside) the tree it deletes, so a
+    // concurrent recovery can tell the tree is being taken care of; `rmdir` drops an empty .restore/.
+    const script = `echo $$ > "$1${CLEANER_SUFFIX}" && rm -rf -- "$1"; rm -f -- "$1${CLEANER_SUFFIX}"; rmdir -- "$2" 2>/dev/null; exit 0`;
     const child = spawn('sh', ['-c', script, 'hoziron-cleanup', work, home.restoreDir], { detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);
     if (child.pid !== undefined) {
@@ -220,9 +223,10 @@ export async function claimWorkArea(home: HomeLayout, id: string): Promise<void>
   await fs.writeFile(join(home.restoreWorkDir(id), OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
 }
 
-async function ownerOf(dir: string): Promise<number | undefined> {
+async function pidIn(file: string): Promise<number | undefined> {
   try {
-    return Number.parseInt(await fs.readFile(join(dir, OWNER_FILE), 'utf8'), 10);
+    const pid = Number.parseInt(await fs.readFile(file, 'utf8'), 10);
+    return Number.isInteger(pid) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -245,12 +249,19 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
       await abandonRestore(home, j);
     }
   }
-  for (const name of await fs.readdir(home.restoreDir)) {
+  const names = await fs.readdir(home.restoreDir);
+  const liveOwner = (pid: number | undefined) => pid !== undefined && pid !== process.pid && isAlive(pid);
+  for (const name of names) {
+    if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX)) continue;
     const dir = join(home.restoreDir, name);
-    if (name === 'journal.json') continue;
-    const owner = await ownerOf(dir);
-    if (owner !== undefined && owner !== process.pid && isAlive(owner)) continue;
+    // Being deleted by a background cleaner, or owned by a running restore or dry run.
+    if (liveOwner(await pidIn(`${dir}${CLEANER_SUFFIX}`)) || liveOwner(await pidIn(join(dir, OWNER_FILE)))) continue;
     await removeTree(dir);
+  }
+  for (const name of names) {
+    if (!name.endsWith(CLEANER_SUFFIX)) continue;
+    const file = join(home.restoreDir, name);
+    if (!liveOwner(await pidIn(file))) await fs.rm(file, { force: true });
   }
   await tidyRestoreDir(home);
 }

@@ -15,9 +15,8 @@
  * daemon must be stopped (unless --force), so no one else writes the items being swapped.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
@@ -28,7 +27,7 @@ import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { AUDIT_SPEC } from '../stores/audit.js';
 import { KEYS_SPEC } from '../stores/keys.js';
 import { MEMORY_SPEC } from '../stores/memory.js';
-import { openStore, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
+import { openStore, type StoreSpec } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { readDaemonStatus } from '../daemon/pidfile.js';
 import { findBackup } from './catalog.js';
@@ -136,13 +135,7 @@ function migrateStaged(stageDir: string, m: Manifest, archivePath: string): stri
     const spec = STORE_SPECS[f.path];
     if (!spec) continue;
     const path = join(stageDir, f.path);
-    const ro = new Database(path, { readonly: true, fileMustExist: true });
-    let version: number;
-    try {
-      version = schemaVersion(ro);
-    } finally {
-      ro.close();
-    }
+    const version = userVersionOf(path);
     const target = spec.migrations.length;
     if (version > target) {
       throw new HozironError('unsupported_version', `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`, 'upgrade hoziron to restore this archive');
@@ -153,6 +146,22 @@ function migrateStaged(stageDir: string, m: Manifest, archivePath: string): stri
     }
   }
   return migrated;
+}
+
+/**
+ * `PRAGMA user_version` read from the database header (offset 60, big-endian), without
+ * opening SQLite: a read-only open of a WAL-mode file would leave -wal/-shm files behind in
+ * the staging area, to be swapped in with the database.
+ */
+function userVersionOf(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(64);
+    readSync(fd, header, 0, 64, 0);
+    return header.readUInt32BE(60);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
