@@ -27,7 +27,8 @@ export interface EntrySink {
   directory(dir: ManifestDir): void;
   /** A file starts; `data` follows in order; `closeFile` only after its SHA-256 matched. */
   openFile(file: ManifestFile): void;
-  data(chunk: Buffer): void;
+  /** May return a promise to slow the reader down (the sink is saturated). */
+  data(chunk: Buffer): void | Promise<void>;
   closeFile(file: ManifestFile): void;
   /** The read failed: release whatever is open. */
   abort?(): void;
@@ -138,7 +139,8 @@ class StrictTarParser extends Writable {
           if (this.state === 'meta' || this.current?.kind === 'manifest') this.metaChunks.push(Buffer.from(part));
           else {
             this.current!.hash!.update(part);
-            this.sink?.data(part);
+            const pending = this.sink?.data(part);
+            if (pending) await pending;
           }
           if (this.remaining === 0) await this.onBodyEnd();
           break;

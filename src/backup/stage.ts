@@ -6,14 +6,14 @@
  * must reach the manifest's head. Every hostile-entry check lives in the reader and is never
  * skipped. Files are created with O_EXCL|O_NOFOLLOW below a directory this function created
  * (0700), so nothing is ever written outside `destDir`; modes come from the manifest & 0o777
- * (set-uid/set-gid/sticky never restored). Writes are plain syscalls on the main thread: the
- * gunzip runs in the thread pool meanwhile, and a pool round trip per small file would cost
- * more than the write itself. Nothing is fsynced unless `durable` is asked for (restore
+ * (set-uid/set-gid/sticky never restored). The writes run in a worker thread (stage-writer.ts),
+ * overlapping the gunzip (thread pool) and the parsing and hashing (main thread). Nothing
+ * is fsynced unless `durable` is asked for (restore
  * swaps the result into the home; verify deletes it). On failure `destDir` is removed.
  * Crash safety: a process killed here leaves only a partial `destDir`, which callers treat
  * as garbage (restore recovery deletes stale staging directories).
  */
-import { closeSync, constants as fsc, fchmodSync, mkdirSync, openSync, writeSync, chmodSync, promises as fs } from 'node:fs';
+import { chmodSync, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
 import { DATABASES, HOME_FILES } from '../home/layout.js';
@@ -21,6 +21,7 @@ import { readArchive, type EntrySink, type KnownManifest } from '../archive/read
 import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js';
 import { checkDatabaseInWorker } from './db-check.js';
 import { syncTree } from './durable.js';
+import { StageWriter } from './stage-writer.js';
 
 export interface StageOptions {
   verifyChecksum: boolean;
@@ -42,68 +43,51 @@ export interface StageResult {
   archiveSha256: string;
 }
 
-const FILE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-
-/** Writes the entries under destDir; knows every directory it made, so no path can detour. */
+/** Hands the entries to a `StageWriter` and starts each database's check once it is written. */
 class StagingSink implements EntrySink {
-  private readonly made = new Set<string>(['']);
   private readonly dirModes: ManifestDir[] = [];
-  private fd: number | undefined;
+  private readonly sizes = new Map<string, number>();
   readonly checks: Promise<string | null>[] = [];
   private manifestSeen: Manifest | undefined;
+  readonly writer: StageWriter;
 
   constructor(
     private readonly dest: string,
     private readonly onManifest?: (m: Manifest) => void | Promise<void>,
-  ) {}
+  ) {
+    this.writer = new StageWriter(dest, (rel) => this.startCheck(rel));
+  }
 
   async manifest(m: Manifest): Promise<void> {
     this.manifestSeen = m;
     await this.onManifest?.(m);
   }
 
-  private mkdirs(rel: string): void {
-    if (this.made.has(rel)) return;
-    const cut = rel.lastIndexOf('/');
-    if (cut > 0) this.mkdirs(rel.slice(0, cut));
-    // mkdir (not recursive) fails on anything already there: no symlink can be followed.
-    mkdirSync(join(this.dest, rel), 0o700);
-    this.made.add(rel);
-  }
-
   directory(dir: ManifestDir): void {
-    this.mkdirs(dir.path);
+    this.writer.directory(dir.path);
     this.dirModes.push(dir);
   }
 
   openFile(file: ManifestFile): void {
-    const cut = file.path.lastIndexOf('/');
-    if (cut > 0) this.mkdirs(file.path.slice(0, cut));
-    this.fd = openSync(join(this.dest, file.path), FILE_FLAGS, 0o600);
+    this.writer.open(file.path);
   }
 
-  data(chunk: Buffer): void {
-    let off = 0;
-    while (off < chunk.length) off += writeSync(this.fd!, chunk, off, chunk.length - off);
+  data(chunk: Buffer): void | Promise<void> {
+    return this.writer.data(chunk);
   }
 
   closeFile(file: ManifestFile): void {
-    fchmodSync(this.fd!, file.mode & 0o777);
-    closeSync(this.fd!);
-    this.fd = undefined;
-    if ((DATABASES as readonly string[]).includes(file.path)) {
-      const m = this.manifestSeen!;
-      const path = join(this.dest, file.path);
-      const auditHead = file.path === HOME_FILES.audit ? m.audit_head : undefined;
-      const check = checkDatabaseInWorker({ path, rel: file.path, auditHead }, file.size);
-      check.catch(() => undefined); // awaited (and reported) in finish()
-      this.checks.push(check);
-    }
+    const isDb = (DATABASES as readonly string[]).includes(file.path);
+    if (isDb) this.sizes.set(file.path, file.size);
+    this.writer.close(file.path, file.mode, isDb);
   }
 
-  abort(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+  private startCheck(rel: string): void {
+    const m = this.manifestSeen!;
+    const auditHead = rel === HOME_FILES.audit ? m.audit_head : undefined;
+    const check = checkDatabaseInWorker({ path: join(this.dest, rel), rel, auditHead }, this.sizes.get(rel));
+    check.catch(() => undefined); // awaited (and reported) in stageArchive
+    this.checks.push(check);
   }
 
   /** Directory modes last (deepest first), so a read-only directory never blocks extraction. */
@@ -162,6 +146,7 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;
     const { manifest, sha256 } = await readArchive(archivePath, sink, onBytes, opts.knownManifest);
+    await sink.writer.finish();
     if (expected !== undefined && sha256 !== expected) {
       throw new HozironError(
         'archive_invalid',
@@ -181,7 +166,7 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     sink.finishDirs();
     return { manifest, archiveSha256: sha256 };
   } catch (err) {
-    sink.abort();
+    await sink.writer.stop();
     await Promise.allSettled(sink.checks);
     await fs.rm(destDir, { recursive: true, force: true });
     throw err;

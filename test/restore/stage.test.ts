@@ -1,14 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { stageArchive } from '../../src/backup/stage.js';
+import type * as Stage from '../../src/backup/stage.js';
+import type * as Writer from '../../src/backup/stage-writer.js';
 import { readManifest } from '../../src/archive/reader.js';
 import { AuditLog } from '../../src/stores/audit.js';
-import { tempDir } from '../support/cli.js';
+import { importBuilt, tempDir } from '../support/cli.js';
 import { baseDirs, baseFiles, entriesFor, manifestFor, sha256, tarBytes, writeArchive, type RawEntry } from './support/archives.js';
+
+// The compiled module: extraction writes through a worker thread, which runs compiled code.
+const { stageArchive } = await importBuilt<typeof Stage>('src/backup/stage.ts');
+const { StageWriter } = await importBuilt<typeof Writer>('src/backup/stage-writer.ts');
 
 let sandbox: { dir: string; cleanup: () => void };
 let outside: string;
@@ -302,5 +308,53 @@ i = tarfile.TarInfo('data/agents/${'x'.repeat(120)}'); i.type = tarfile.SYMTYPE;
 t.close()`);
     await expect(stageArchive(archivePath(), dest(), { verifyChecksum: false })).rejects.toThrow(/xxxx" is a symbolic link \(to "\/etc"\)/);
     expect(existsSync(dest())).toBe(false);
+  });
+});
+
+describe('StageWriter (the extraction worker)', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('writes files across many batches byte for byte, with modes, and reports only the files asked', async () => {
+    const root = dest();
+    mkdirSync(root, { mode: 0o700 });
+    const big = randomBytes(20 * 1024 * 1024 + 123); // more than all batch buffers together
+    const reported: string[] = [];
+    const w = new StageWriter(root, (rel) => reported.push(rel));
+    w.directory('a');
+    w.open('a/big.bin');
+    for (let off = 0; off < big.length; off += 128 * 1024) await w.data(big.subarray(off, off + 128 * 1024));
+    w.close('a/big.bin', 0o4640, true);
+    for (let i = 0; i < 3000; i++) {
+      w.open(`b/c${i % 7}/f${i}`);
+      await w.data(Buffer.from(`file ${i}`));
+      w.close(`b/c${i % 7}/f${i}`, 0o644, false);
+    }
+    await w.finish();
+    expect(readFileSync(join(root, 'a/big.bin')).equals(big)).toBe(true);
+    expect(statSync(join(root, 'a/big.bin')).mode & 0o7777).toBe(0o640); // set-uid dropped
+    expect(readFileSync(join(root, 'b/c3/f2999'), 'utf8')).toBe('file 2999');
+    expect(statSync(join(root, 'b/c0/f0')).mode & 0o777).toBe(0o644);
+    expect(reported).toEqual(['a/big.bin']);
+  });
+
+  it('fails naming the entry when a write is refused, refuses further work and closes its file', async () => {
+    const root = dest();
+    mkdirSync(root, { mode: 0o700 });
+    writeFileSync(join(root, 'taken'), 'already here');
+    const before = openFds();
+    const w = new StageWriter(root, () => undefined);
+    w.open('first');
+    await w.data(Buffer.from('first'));
+    w.close('first', 0o600, false);
+    w.open('taken');
+    await w.data(Buffer.from('mine'));
+    w.close('taken', 0o600, false);
+    await expect(w.finish()).rejects.toThrow(/cannot write taken into the staging directory: EEXIST/);
+    expect(() => w.open('later')).toThrow(/cannot write taken/);
+    await w.stop();
+    expect(readFileSync(join(root, 'first'), 'utf8')).toBe('first');
+    expect(readFileSync(join(root, 'taken'), 'utf8')).toBe('already here');
+    expect(existsSync(join(root, 'later'))).toBe(false);
+    expect(openFds()).toBe(before);
   });
 });

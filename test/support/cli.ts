@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(REPO_ROOT, 'bin', 'hoziron');
@@ -51,4 +52,14 @@ export function runCliAsync(args: string[], opts: { env?: Record<string, string 
 export function tempDir(prefix = 'hoziron-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The compiled module (`dist/`, built by `npm test`) of a source file under `src/`, for code
+ * that starts worker threads: a worker runs the compiled `.js` beside its module, which
+ * exists only in `dist/`. Type it with `typeof import('../../src/...')`.
+ */
+export async function importBuilt<T>(srcPath: string): Promise<T> {
+  const url = pathToFileURL(join(REPO_ROOT, 'dist', srcPath.replace(/\.ts$/, '.js'))).href;
+  return (await import(url)) as T;
 }
