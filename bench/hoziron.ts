@@ -17,7 +17,8 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 export function hoziron(args: string[], opts: RunOptions = {}): Promise<Measurement> {
-  return runMeasured(process.execPath, [BIN, ...args], { env: cleanEnv(), ...opts });
+  // The executable itself, as an operator runs it (its #! line carries the node flags).
+  return runMeasured(BIN, args, { env: cleanEnv(), ...opts });
 }
 
 /** Run `hoziron <args>` unmeasured (setup steps); throws with its error line on failure. */

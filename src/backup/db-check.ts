@@ -7,6 +7,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { WORKER_LIMITS } from './worker-limits.js';
 import { AuditLog, type AuditHead } from '../stores/audit.js';
 import { integrityCheck } from '../stores/sqlite.js';
 
@@ -59,7 +60,7 @@ export function checkDatabaseInWorker(job: DbCheckJob, sizeBytes = Infinity): Pr
     return new Promise((resolve) => setImmediate(() => resolve(checkDatabase(job))));
   }
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: job });
+    const worker = new Worker(WORKER, { workerData: job, resourceLimits: WORKER_LIMITS });
     let answered = false;
     worker.once('message', (msg: string | null) => {
       answered = true;

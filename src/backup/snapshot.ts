@@ -12,6 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { WORKER_LIMITS } from './worker-limits.js';
 import { HozironError } from '../errors.js';
 import type { AuditHead } from '../stores/audit.js';
 import { tempPathIn } from '../archive/writer.js';
@@ -42,6 +43,7 @@ export class SnapshotRunner {
   private readonly worker: Worker;
   private readonly results = new Map<string, Promise<DatabaseSnapshot>>();
   private readonly jobs: SnapshotJob[];
+  private readonly settled = new Set<string>();
 
   private constructor(jobs: SnapshotJob[]) {
     this.jobs = jobs;
@@ -51,10 +53,11 @@ export class SnapshotRunner {
       p.catch(() => undefined); // awaited later, in archive order
       this.results.set(job.rel, p);
     }
-    this.worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: jobs });
+    this.worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: jobs, resourceLimits: WORKER_LIMITS });
     this.worker.on('message', (m: SnapshotMessage) => {
       const s = settle.get(m.rel)!;
       settle.delete(m.rel);
+      this.settled.add(m.rel);
       if (m.ok) s.resolve({ rel: m.rel, path: jobs.find((j) => j.rel === m.rel)!.dest, auditHead: m.auditHead ?? null });
       else s.reject(new HozironError('io', `cannot snapshot ${m.rel}: ${m.error}`, 'run `hoziron doctor` to check the database'));
     });
@@ -71,6 +74,11 @@ export class SnapshotRunner {
     return new SnapshotRunner(
       dbs.map((d) => ({ rel: d.rel, src: d.src, dest: tempPathIn(tempDir, 'db'), readAuditHead: d.auditHead })),
     );
+  }
+
+  /** True once the snapshot of `rel` is finished (or failed): `get` will not wait. */
+  ready(rel: string): boolean {
+    return this.settled.has(rel);
   }
 
   /** Wait for the snapshot of `rel`. */
