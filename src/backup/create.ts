@@ -3,7 +3,7 @@
  * `ArchiveWriter` (manifest first), under the backup lock.
  *
  * Consistency: databases are `VACUUM INTO` snapshots taken in a worker thread while the
- * plain files stream (see snapshot.ts). Plain files are read by read-file.ts: whole and
+ * plain files stream (see snapshot.ts); each is archived as soon as its snapshot is ready. Plain files are read by read-file.ts: whole and
  * re-read if torn (up to 4 MiB), streamed with a warning if changed (larger). Either way an
  * entry's bytes are exactly the bytes hashed for its manifest line, so an archive never
  * disagrees with its manifest.
@@ -121,12 +121,10 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   try {
     for (const d of collection.dirs) await writer.addDirectory(d.rel, d);
     const files: ManifestFile[] = [];
-    for (const f of collection.files) {
-      const entry = await archiveFile(writer, f, warn, onBytes);
-      if (entry) files.push(entry);
-    }
     let auditHead: AuditHead | null = null;
-    for (const db of collection.dbs) {
+    let nextDb = 0;
+    const archiveNextDb = async () => {
+      const db = collection.dbs[nextDb++]!;
       const snap = await snapshots.get(db.rel);
       const size = (await fs.stat(snap.path)).size;
       total += size - db.size;
@@ -135,7 +133,15 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
       );
       await snapshots.release(db.rel);
       if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
+    };
+    for (const f of collection.files) {
+      const entry = await archiveFile(writer, f, warn, onBytes);
+      if (entry) files.push(entry);
+      // Each database goes in as soon as its snapshot is ready, not last: a restore then
+      // checks it (integrity_check, audit chain) while it extracts the remaining files.
+      while (nextDb < collection.dbs.length && snapshots.ready(collection.dbs[nextDb]!.rel)) await archiveNextDb();
     }
+    while (nextDb < collection.dbs.length) await archiveNextDb();
     const manifest: Manifest = {
       format: FORMAT_VERSION,
       id: randomUUID(),
