@@ -1,14 +1,16 @@
 /**
  * Every backup the daemon takes (API, schedule, missed slot, shutdown) goes through
  * `BackupRunner.run`: the same `createBackup` as the CLI, sharing its lock, so the daemon
- * and the CLI never back up at once. The engine streams and snapshots databases in a worker
- * thread, so the event loop keeps serving (and the memory database keeps taking writes)
- * while a backup runs. Each attempt and success is recorded in run/backup-state.json for
- * `GET /v1/backup/status` and for missed-slot detection after a restart.
+ * and the CLI never back up at once. It runs in a worker thread (`createBackupInWorker`):
+ * create reads small files synchronously, so on this thread it would stall every request
+ * for the length of the backup; in the worker the event loop keeps serving (and the memory
+ * database keeps taking writes). Its warnings reach the daemon log. Each attempt and success
+ * is recorded in run/backup-state.json for `GET /v1/backup/status` and for missed-slot
+ * detection after a restart. `waitIdle` waits for the worker, so a stop waits for a backup.
  */
 import type { BackupTrigger } from '../api/daemon.js';
 import type { BackupRecord } from '../api/types.js';
-import { createBackup } from '../backup/create.js';
+import { createBackupInWorker } from '../backup/create-in-worker.js';
 import { readBackupState, writeBackupState, type BackupState } from './backup-state.js';
 import { busy, type DaemonContext } from './context.js';
 
@@ -29,7 +31,7 @@ export class BackupRunner {
     const at = new Date().toISOString();
     const { home, cfg, log } = this.ctx;
     log.info(`backup (${trigger}, ${scope}) started`);
-    const job = createBackup(home, cfg, { scope, actor, onWarning: (m) => log.warn(`backup: ${m}`) });
+    const job = createBackupInWorker(home, cfg, { scope, actor, onWarning: (m) => log.warn(`backup: ${m}`) });
     this.active.add(job);
     try {
       const record = await job;

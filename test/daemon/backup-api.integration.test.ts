@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,30 @@ describe('daemon backup API', () => {
     db.close();
     const missing = acked.slice(0, ackedBefore).filter((k) => !keys.has(k));
     expect(missing).toEqual([]);
+  });
+
+  it("a backup's warnings reach the daemon log; a create while another process holds the backup lock is 409", async () => {
+    const link = t.home.path('data/agents/link-to-hostname');
+    symlinkSync('/etc/hostname', link);
+    try {
+      expect((await api.request('POST', '/v1/backup/create', { scope: 'agents' })).status).toBe(200);
+    } finally {
+      unlinkSync(link);
+    }
+    expect(readFileSync(t.home.daemonLog, 'utf8')).toContain('warn backup: data/agents/link-to-hostname is a symbolic link; not archived');
+    const before = archives(t.home.defaultStorage).length;
+    const lock = join(t.home.defaultStorage, '.hoziron-backup.lock');
+    // This test process is alive, so its lock is honoured.
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, operation: 'create', started_at: new Date().toISOString(), token: 'test' }));
+    try {
+      const r = await api.request<ApiError>('POST', '/v1/backup/create', { scope: 'full' });
+      expect(r.status).toBe(409);
+      expect(r.body.error.code).toBe('conflict');
+      expect(r.body.error.message).toMatch(`another backup operation is running: create (pid ${process.pid}`);
+    } finally {
+      unlinkSync(lock);
+    }
+    expect(archives(t.home.defaultStorage).length).toBe(before);
   });
 
   it('refuses a file outside the storage path, changing nothing', async () => {
