@@ -27,6 +27,7 @@ import type { HomeLayout } from '../home/layout.js';
 import { preRestoreDir } from './catalog.js';
 import { createBackup, type CreateOptions } from './create.js';
 import { withBackupLock } from './lock.js';
+import { WORKER_LIMITS } from './worker-limits.js';
 
 /** What the worker is given (plain data: it is cloned into the worker). */
 export interface CreateWorkerJob {
@@ -94,7 +95,7 @@ async function runWorker(home: HomeLayout, cfg: LoadedConfig, opts: CreateOption
   const dirs = tempDirs(cfg, opts);
   const before = new Set((await Promise.all(dirs.map(backupTempFilesIn))).flat());
   const outcome = await new Promise<{ record: BackupRecord } | { error: Error; died: boolean }>((settle) => {
-    const worker = new Worker(entry, { workerData: job });
+    const worker = new Worker(entry, { workerData: job, resourceLimits: WORKER_LIMITS });
     let answer: { record: BackupRecord } | { error: Error; died: boolean } | undefined;
     let crash: Error | undefined;
     worker.on('message', (m: CreateWorkerMessage) => {

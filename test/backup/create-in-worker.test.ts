@@ -1,15 +1,15 @@
 /**
  * `createBackupInWorker` (the daemon's way to back up): the backup runs on another thread,
  * errors keep their code, message and hint, and a worker that dies leaves no temporary file
- * of its own and no lock. The compiled module is loaded from dist/ (built by `npm test`),
- * because the worker entry only exists compiled.
+ * of its own and no lock. The compiled modules are loaded (`importBuilt`): the worker entry
+ * only exists compiled.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/cli.js';
+import { importBuilt } from '../support/cli.js';
 import { makeHome, type TestHome } from './helpers.js';
 
 type WorkerModule = typeof import('../../src/backup/create-in-worker.js');
@@ -17,11 +17,10 @@ type ErrorsModule = typeof import('../../src/errors.js');
 type ConfigModule = typeof import('../../src/home/config.js');
 type LayoutModule = typeof import('../../src/home/layout.js');
 
-const fromDist = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(join(REPO_ROOT, 'dist', rel)).href)) as T;
-const { createBackupInWorker } = await fromDist<WorkerModule>('src/backup/create-in-worker.js');
-const { HozironError } = await fromDist<ErrorsModule>('src/errors.js');
-const { loadConfig } = await fromDist<ConfigModule>('src/home/config.js');
-const { HomeLayout } = await fromDist<LayoutModule>('src/home/layout.js');
+const { createBackupInWorker } = await importBuilt<WorkerModule>('src/backup/create-in-worker.ts');
+const { HozironError } = await importBuilt<ErrorsModule>('src/errors.ts');
+const { loadConfig } = await importBuilt<ConfigModule>('src/home/config.ts');
+const { HomeLayout } = await importBuilt<LayoutModule>('src/home/layout.ts');
 
 const archives = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => /^hoziron-backup-.*\.tar\.gz$/.test(n)) : []);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
