@@ -20,7 +20,7 @@ import { DATABASES, HOME_FILES } from '../home/layout.js';
 import { readArchive, type EntrySink, type KnownManifest } from '../archive/reader.js';
 import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js';
 import { checkDatabaseInWorker } from './db-check.js';
-import { syncTree } from './durable.js';
+import { fsyncFile, syncTree } from './durable.js';
 import { StageWriter } from './stage-writer.js';
 
 export interface StageOptions {
@@ -48,12 +48,15 @@ class StagingSink implements EntrySink {
   private readonly dirModes: ManifestDir[] = [];
   private readonly sizes = new Map<string, number>();
   readonly checks: Promise<string | null>[] = [];
+  /** Early fsyncs of the databases (most of an archive's bytes), when the tree must be durable. */
+  readonly syncs: Promise<void>[] = [];
   private manifestSeen: Manifest | undefined;
   readonly writer: StageWriter;
 
   constructor(
     private readonly dest: string,
     private readonly onManifest?: (m: Manifest) => void | Promise<void>,
+    private readonly durable = false,
   ) {
     this.writer = new StageWriter(dest, (rel) => this.startCheck(rel));
   }
@@ -88,6 +91,12 @@ class StagingSink implements EntrySink {
     const check = checkDatabaseInWorker({ path: join(this.dest, rel), rel, auditHead }, this.sizes.get(rel));
     check.catch(() => undefined); // awaited (and reported) in stageArchive
     this.checks.push(check);
+    if (this.durable) {
+      // Start its write-back now, while the rest extracts, rather than all in the final sync.
+      const synced = fsyncFile(join(this.dest, rel));
+      synced.catch(() => undefined); // awaited in stageArchive
+      this.syncs.push(synced);
+    }
   }
 
   /** Directory modes last (deepest first), so a read-only directory never blocks extraction. */
@@ -141,7 +150,7 @@ async function makeFreshDir(destDir: string): Promise<void> {
 export async function stageArchive(archivePath: string, destDir: string, opts: StageOptions): Promise<StageResult> {
   const expected = opts.verifyChecksum ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath))) : undefined;
   await makeFreshDir(destDir);
-  const sink = new StagingSink(destDir, opts.onManifest);
+  const sink = new StagingSink(destDir, opts.onManifest, opts.durable);
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;
@@ -154,7 +163,7 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
         'the archive was corrupted or altered after it was made; use another backup',
       );
     }
-    const synced = opts.durable ? syncTree(destDir) : Promise.resolve();
+    const synced = opts.durable ? Promise.all(sink.syncs).then(() => syncTree(destDir)) : Promise.resolve();
     synced.catch(() => undefined); // awaited below, after the checks report
     for (const problem of await Promise.all(sink.checks)) {
       if (problem) throw new HozironError('integrity', `${archivePath}: ${problem}`);
@@ -167,7 +176,7 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     return { manifest, archiveSha256: sha256 };
   } catch (err) {
     await sink.writer.stop();
-    await Promise.allSettled(sink.checks);
+    await Promise.allSettled([...sink.checks, ...sink.syncs]);
     await fs.rm(destDir, { recursive: true, force: true });
     throw err;
   }
