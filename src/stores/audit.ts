@@ -6,7 +6,7 @@
  * Appends run in an IMMEDIATE transaction, so concurrent writers (CLI and daemon) chain
  * correctly. Details must never hold secrets.
  */
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { createStore, openForCheck, openStore, type Db, type StoreSpec } from './sqlite.js';
 
 export const GENESIS_PREV_HASH = '0'.repeat(64);
@@ -80,7 +80,8 @@ export function eventHash(
   detailText: string,
 ): string {
   const canonical = JSON.stringify([seq, time, actor, action, target, detailText]);
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+  // One-shot hash of prevHash then the canonical text (a verify hashes every event).
+  return digestOf('sha256', prevHash + canonical, 'hex');
 }
 
 /** An event's detail; text that is not a JSON object (a damaged row) is shown as it is. */
