@@ -7,7 +7,7 @@
  * counting twice the pages a forked child still shares with its parent (a plain VmRSS sum
  * does). Without /usr/bin/time only the sampler is used, and the result says so.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,4 +148,24 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/**
+ * Bring the machine to the same quiet state before every timed operation, ours or the
+ * reference tool's: wait for a restore's background cleaner in any of `homes` to finish
+ * deleting the old state (a `*.cleaner` file beside the tree in `.restore/`), then `sync`,
+ * so no run pays for the write-back of the setup copy or of the run before it.
+ */
+export async function quiesce(homes: string[] = []): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  const cleaning = () =>
+    homes.some((h) => {
+      try {
+        return readdirSync(join(h, '.restore')).some((n) => n.endsWith('.cleaner'));
+      } catch {
+        return false;
+      }
+    });
+  while (cleaning() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  spawnSync('sync');
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BackupRecord } from '../../src/api/types.js';
 import { SCOPE_ITEMS } from '../../src/home/layout.js';
 import { hasCommand, hoziron, parseJson } from '../hoziron.js';
-import { runMeasured } from '../measure.js';
+import { quiesce, runMeasured } from '../measure.js';
 import {
   failureOf,
   figuresOf,
@@ -46,6 +46,7 @@ export async function benchBackup(ctx: BenchContext): Promise<BackupOutcome> {
 
   const runOurs = async () => {
     if (ours.error) return;
+    await quiesce();
     const m = await hoziron(['backup', 'create', '--home', ctx.home, '--json']);
     const r = parseJson<BackupRecord>(m.stdout);
     if (m.code !== 0 || !r) {
@@ -57,6 +58,7 @@ export async function benchBackup(ctx: BenchContext): Promise<BackupOutcome> {
   };
   const runTar = async () => {
     rmSync(tarArchive, { force: true });
+    await quiesce();
     const m = await runMeasured('tar', ['-czf', tarArchive, '-C', ctx.home, ...tarItems(ctx.home)]);
     if (m.code !== 0) tar.error = failureOf(m);
     else tar.runs.push(figuresOf(m, { size_bytes: statSync(tarArchive).size }));
@@ -82,7 +84,7 @@ export async function benchBackup(ctx: BenchContext): Promise<BackupOutcome> {
     title: `backup create vs tar -czf of the same tree (${ctx.runs} runs each, interleaved; median wall, max RSS)`,
     operations: [ours, tar],
     checks: createChecks,
-    notes: [],
+    notes: ['each timed run, ours or tar\'s, starts after a `sync` (no write-back left over from the run before)'],
   };
 
   const verifyOp: Operation = { name: 'hoziron backup verify', runs: [] };
@@ -90,6 +92,7 @@ export async function benchBackup(ctx: BenchContext): Promise<BackupOutcome> {
   else if (!record) verifyOp.error = 'no archive to verify (create did not run)';
   for (let i = 0; i < ctx.runs && !verifyOp.error && record; i++) {
     ctx.log(`  verify run ${i + 1}/${ctx.runs}`);
+    await quiesce();
     const m = await hoziron(['backup', 'verify', record.id, '--home', ctx.home, '--json']);
     if (m.code !== 0) verifyOp.error = failureOf(m);
     else verifyOp.runs.push(figuresOf(m, { size_bytes: record.size_bytes }));

@@ -13,7 +13,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCommand, hoziron, parseJson } from '../hoziron.js';
-import { median, runMeasured } from '../measure.js';
+import { median, quiesce, runMeasured } from '../measure.js';
 import { failureOf, figuresOf, medianPhase, medianWall, memoryCheck, ratioCheck, type Operation, type Section } from '../report.js';
 import { copyTree } from '../tree.js';
 import { interleave, type BenchContext } from './context.js';
@@ -39,7 +39,7 @@ const safetyPhase = (phases: Record<string, number>): number | undefined =>
 export async function benchRestore(ctx: BenchContext, archive: string | undefined, tarArchive: string): Promise<Section> {
   const ours: Operation = { name: 'hoziron backup restore --confirm', runs: [] };
   const tar: Operation = { name: 'tar -xzf (same archive)', runs: [] };
-  const notes: string[] = [];
+  const notes: string[] = ['each timed run, ours or tar\'s, starts on a quiet disk: after the previous restore\'s background cleanup and a `sync`'];
   if (!hasCommand('backup', 'restore')) ours.error = 'not available in this build (skipped)';
   else if (!archive) ours.error = 'no hoziron archive to restore (create did not run)';
   const source = archive ?? tarArchive;
@@ -56,6 +56,7 @@ export async function benchRestore(ctx: BenchContext, archive: string | undefine
 
   const runOurs = async () => {
     if (ours.error) return;
+    await quiesce([target]);
     const m = await hoziron(['backup', 'restore', source, '--confirm', '--home', target, '--json']);
     if (m.code !== 0) {
       ours.error = failureOf(m);
@@ -68,6 +69,7 @@ export async function benchRestore(ctx: BenchContext, archive: string | undefine
   const runTar = async () => {
     rmSync(extractDir, { recursive: true, force: true });
     mkdirSync(extractDir);
+    await quiesce([target]);
     const m = await runMeasured('tar', ['-xzf', source, '-C', extractDir]);
     if (m.code !== 0) tar.error = failureOf(m);
     else tar.runs.push(figuresOf(m));
