@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
-import { ArchiveWriter } from '../archive/writer.js';
+import { ArchiveWriter, removeLeftovers } from '../archive/writer.js';
 import { HozironError, errnoCode } from '../errors.js';
 import { ensureDir } from '../home/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
@@ -101,6 +101,8 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
   if (kind === 'pre-restore') await ensureDir(dir, 0o700);
   const target = opts.output ? await outputTarget(opts.output) : await defaultTarget(dir, created);
+  // A create killed while writing to this --output directory left its temporary files there.
+  if (opts.output) await removeLeftovers(dirname(target));
   const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
 
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,6 +123,16 @@ describe('hoziron backup create', () => {
     expect(again.stderr).toMatch(/already exists/);
     expect(sha256(target)).toBe(before);
     expect(readdirSync(dirname(target)).sort()).toEqual(['my-backup.tar.gz', 'my-backup.tar.gz.json', 'my-backup.tar.gz.sha256']);
+
+    // What a create killed while writing there left behind (a dead pid's temporary body) is
+    // removed by the next create into that directory; the operator's own files are not.
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const leftover = join(dirname(target), `.hoziron-tmp-${deadPid}-0123abcd.body`);
+    writeFileSync(leftover, 'half an archive');
+    writeFileSync(join(dirname(target), 'notes.txt'), 'mine');
+    expect((await createJson(h, '--output', join(dirname(target), 'second.tar.gz'))).path).toMatch(/second\.tar\.gz$/);
+    expect(existsSync(leftover)).toBe(false);
+    expect(readFileSync(join(dirname(target), 'notes.txt'), 'utf8')).toBe('mine');
   });
 
   it('archives long and non-ASCII names (pax) that GNU tar and verify read back', async () => {
