@@ -109,6 +109,28 @@ describe('hoziron backup restore: round trip', () => {
     expect(readFileSync(join(home, 'data/agents/agent-1/state.json'), 'utf8')).toBe('{"state":"idle","n":1}\n');
   });
 
+  it('keeps the three newest safety backups, whatever [backup] retention says, and never counts them against it', async () => {
+    const home = await freshHome('pre-restore-retention');
+    const config = join(home, 'config.toml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^retention = .*$/m, 'retention = 1'));
+    expect(readFileSync(config, 'utf8')).toMatch(/^retention = 1$/m);
+    const record = JSON.parse((await cli(home, 'backup', 'create', '--json')).stdout) as { id: string; path: string };
+    const safety: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(join(home, 'data/memory/mem-1.md'), `change ${i}\n`);
+      const r = await cli(home, 'backup', 'restore', record.id, '--confirm', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      safety.push((JSON.parse(r.stdout) as { safety_backup: { id: string } }).safety_backup.id);
+      await waitForCleanup(home);
+    }
+    const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; scope: string }[];
+    expect(list.filter((b) => b.scope === 'pre-restore').map((b) => b.id).sort()).toEqual(safety.slice(1).sort());
+    expect(list.filter((b) => b.scope !== 'pre-restore').map((b) => b.id)).toEqual([record.id]);
+    // Undo the last restore with one command: the newest safety backup holds the change made before it.
+    expect((await cli(home, 'backup', 'restore', safety[3]!, '--confirm')).code).toBe(0);
+    expect(readFileSync(join(home, 'data/memory/mem-1.md'), 'utf8')).toBe('change 3\n');
+  });
+
   it('refuses while the daemon runs, with a hint; --force overrides', async () => {
     const home = await freshHome('daemon');
     const record = JSON.parse((await cli(home, 'backup', 'create', '--agents-only', '--json')).stdout) as { path: string };
