@@ -3,10 +3,10 @@
  * `ArchiveWriter` (manifest first), under the backup lock.
  *
  * Consistency: databases are `VACUUM INTO` snapshots taken in a worker thread while the
- * plain files stream (see snapshot.ts); each is archived as soon as its snapshot is ready. Plain files are read by read-file.ts: whole and
- * re-read if torn (up to 4 MiB), streamed with a warning if changed (larger). Either way an
- * entry's bytes are exactly the bytes hashed for its manifest line, so an archive never
- * disagrees with its manifest.
+ * plain files stream (see snapshot.ts); each is archived as soon as its snapshot is ready.
+ * Plain files are read by read-file.ts: whole and re-read if torn (up to 4 MiB), streamed
+ * with a warning if changed (larger). Either way an entry's bytes are exactly the bytes
+ * hashed for its manifest line, so an archive never disagrees with its manifest.
  *
  * Crash safety: nothing is visible under a real name until the archive is complete and
  * fsynced: the sidecars (`.sha256`, `.json`) are written first, then the archive is linked

@@ -6,10 +6,11 @@
  * must reach the manifest's head. Every hostile-entry check lives in the reader and is never
  * skipped. Files are created with O_EXCL|O_NOFOLLOW below a directory this function created
  * (0700), so nothing is ever written outside `destDir`; modes come from the manifest & 0o777
- * (set-uid/set-gid/sticky never restored). The writes run in a worker thread (stage-writer.ts),
- * overlapping the gunzip (thread pool) and the parsing and hashing (main thread). Nothing
- * is fsynced unless `durable` is asked for (restore
- * swaps the result into the home; verify deletes it). On failure `destDir` is removed.
+ * (set-uid/set-gid/sticky never restored). The writes run in a worker thread
+ * (stage-writer.ts), overlapping the gunzip (thread pool) and the parsing and hashing (main
+ * thread). Nothing is fsynced unless `durable` is asked for (restore swaps the result into
+ * the home, fsyncing each database as soon as it is written and then the whole tree; verify
+ * deletes it). On failure `destDir` is removed.
  * Crash safety: a process killed here leaves only a partial `destDir`, which callers treat
  * as garbage (restore recovery deletes stale staging directories).
  */
