@@ -30,8 +30,6 @@ export interface EntrySink {
   /** May return a promise to slow the reader down (the sink is saturated). */
   data(chunk: Buffer): void | Promise<void>;
   closeFile(file: ManifestFile): void;
-  /** The read failed: release whatever is open. */
-  abort?(): void;
 }
 
 /** A manifest validated earlier, and the SHA-256 of its text. */
@@ -382,7 +380,6 @@ async function runReader(
   try {
     await pipeline(createReadStream(archivePath, { highWaterMark: 1 << 20 }), tap, gunzip, parser);
   } catch (err) {
-    sink?.abort?.();
     if (err instanceof StopAfterManifest) return { manifest: parser.manifest!, sha256: '', manifestDigest: parser.manifestDigest };
     if (err instanceof HozironError) throw err;
     if (errnoCode(err)?.startsWith('Z_')) throw gzipError(source, err as Error);
@@ -411,7 +408,7 @@ export async function readArchive(
 
 /** The manifest of an archive: reads only the first entry (fast on any size of archive). */
 export async function readManifest(archivePath: string): Promise<Manifest> {
-  return (await runReader(archivePath, undefined)).manifest;
+  return (await readManifestEntry(archivePath)).manifest;
 }
 
 /** `readManifest` plus the SHA-256 of the manifest text (for `readArchive`'s `known`). */

@@ -25,7 +25,7 @@ import { isTempName } from '../home/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 import { preRestoreDir } from './catalog.js';
-import { createBackup, type CreateOptions } from './create.js';
+import { createBackup, lockOperation, type CreateOptions } from './create.js';
 import { withBackupLock } from './lock.js';
 import { WORKER_LIMITS } from './worker-limits.js';
 
@@ -85,8 +85,7 @@ export async function createBackupInWorker(
   if (!existsSync(fileURLToPath(entry))) return createBackup(home, cfg, opts);
   const run = () => runWorker(home, cfg, opts, entry);
   if (opts.lockHeld) return run();
-  // Named as createBackup names itself in the lock, so a refused operation is told the same.
-  return withBackupLock(cfg.storageDir, opts.kind === 'pre-restore' ? 'pre-restore backup' : 'create', run);
+  return withBackupLock(cfg.storageDir, lockOperation(opts), run);
 }
 
 async function runWorker(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions, entry: URL): Promise<BackupRecord> {

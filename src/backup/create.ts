@@ -101,9 +101,10 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
   if (kind === 'pre-restore') await ensureDir(dir, 0o700);
   const target = opts.output ? await outputTarget(opts.output) : await defaultTarget(dir, created);
-  // A create killed while writing to this --output directory left its temporary files there.
-  if (opts.output) await removeLeftovers(dirname(target));
   const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
+  // A create killed while writing to an --output directory left its temporary files there
+  // (tidyStorage above has already swept the storage directories).
+  if (opts.output && dirname(target) !== cfg.storageDir && kindAt === 'regular') await removeLeftovers(dirname(target));
 
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
   collection.warnings.forEach(warn);
@@ -200,9 +201,14 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   return record;
 }
 
+/** How a create names itself in the backup lock (what a refused operation is told). */
+export function lockOperation(opts: Pick<CreateOptions, 'kind'>): string {
+  return opts.kind === 'pre-restore' ? 'pre-restore backup' : 'create';
+}
+
 /** Create one backup archive (see the module header). */
 export async function createBackup(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
   const run = () => createUnlocked(home, cfg, opts);
   if (opts.lockHeld) return run();
-  return withBackupLock(cfg.storageDir, opts.kind === 'pre-restore' ? 'pre-restore backup' : 'create', run);
+  return withBackupLock(cfg.storageDir, lockOperation(opts), run);
 }

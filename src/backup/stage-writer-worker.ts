@@ -13,7 +13,6 @@ let failed = false;
 port.on('message', (m: ToWorker) => {
   if ('abort' in m) {
     tree.abort();
-    port.postMessage({ aborted: true } satisfies FromWorker);
     process.exit(0);
   }
   if (failed) return;

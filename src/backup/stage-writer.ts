@@ -31,7 +31,7 @@ export type StageOp =
   | { t: 'close'; rel: string; mode: number; report: boolean };
 
 export type ToWorker = { ops: StageOp[]; buf: ArrayBuffer | null } | { abort: true };
-export type FromWorker = { buf: ArrayBuffer | null; closed: string[] } | { error: string; rel: string } | { aborted: true };
+export type FromWorker = { buf: ArrayBuffer | null; closed: string[] } | { error: string; rel: string };
 
 const FILE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
 
@@ -133,7 +133,6 @@ export class StageWriter {
   }
 
   private onMessage(m: FromWorker): void {
-    if ('aborted' in m) return;
     if ('error' in m) {
       this.fail(new HozironError('io', `cannot write ${m.rel} into the staging directory: ${m.error}`));
       return;

@@ -47,7 +47,6 @@ export interface StageResult {
 /** Hands the entries to a `StageWriter` and starts each database's check once it is written. */
 class StagingSink implements EntrySink {
   private readonly dirModes: ManifestDir[] = [];
-  private readonly sizes = new Map<string, number>();
   readonly checks: Promise<string | null>[] = [];
   /** Early fsyncs of the databases (most of an archive's bytes), when the tree must be durable. */
   readonly syncs: Promise<void>[] = [];
@@ -81,20 +80,20 @@ class StagingSink implements EntrySink {
   }
 
   closeFile(file: ManifestFile): void {
-    const isDb = (DATABASES as readonly string[]).includes(file.path);
-    if (isDb) this.sizes.set(file.path, file.size);
-    this.writer.close(file.path, file.mode, isDb);
+    this.writer.close(file.path, file.mode, (DATABASES as readonly string[]).includes(file.path));
   }
 
   private startCheck(rel: string): void {
     const m = this.manifestSeen!;
     const auditHead = rel === HOME_FILES.audit ? m.audit_head : undefined;
-    const check = checkDatabaseInWorker({ path: join(this.dest, rel), rel, auditHead }, this.sizes.get(rel));
+    const path = join(this.dest, rel);
+    const size = m.files.find((f) => f.path === rel)?.size;
+    const check = checkDatabaseInWorker({ path, rel, auditHead }, size);
     check.catch(() => undefined); // awaited (and reported) in stageArchive
     this.checks.push(check);
     if (this.durable) {
       // Start its write-back now, while the rest extracts, rather than all in the final sync.
-      const synced = fsyncFile(join(this.dest, rel));
+      const synced = fsyncFile(path);
       synced.catch(() => undefined); // awaited in stageArchive
       this.syncs.push(synced);
     }
