@@ -84,8 +84,9 @@ async function main(): Promise<number> {
     `Hoziron ${VERSION} benchmark, ${startedAt}`,
     `reference home: scale ${scale}, seed ${seed}: ${s.files} files, ${formatBytes(s.bytes)} ` +
       `(${s.messages} session messages, ${s.audit_events} audit events)`,
-    `machine: ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
-      `peak RSS by ${HAVE_GNU_TIME ? 'GNU time %M and a /proc tree sampler' : 'a /proc tree sampler'}`,
+    `machine: ${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ` + `peak RSS by ${HAVE_GNU_TIME ? 'GNU time %M and a /proc tree sampler' : 'a /proc tree sampler'}`,
   ];
   process.stdout.write(`${header.join('\n')}\n\n${results.map(renderSection).join('\n\n')}\n`);
 

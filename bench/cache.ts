@@ -21,12 +21,7 @@ interface Marker {
   summary: GenerateSummary;
 }
 
-export async function ensureReferenceHome(
-  cacheDir: string,
-  scale: number,
-  seed: number,
-  log: (line: string) => void,
-): Promise<CachedHome> {
+export async function ensureReferenceHome(cacheDir: string, scale: number, seed: number, log: (line: string) => void): Promise<CachedHome> {
   mkdirSync(cacheDir, { recursive: true });
   const name = `home-scale${scale}-seed${seed}`;
   const home = join(cacheDir, name);

@@ -8,9 +8,9 @@ import { join, resolve } from 'node:path';
 import { runMeasured, type Measurement, type RunOptions } from './measure.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-export const BIN = join(REPO_ROOT, 'bin', 'hoziron');
+const BIN = join(REPO_ROOT, 'bin', 'hoziron');
 
-export function cleanEnv(): NodeJS.ProcessEnv {
+function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('HOZIRON_')) delete env[k];
   return env;

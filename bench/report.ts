@@ -24,7 +24,7 @@ export interface Operation {
   note?: string;
 }
 
-export type Verdict = 'PASS' | 'FAIL' | 'SKIP';
+type Verdict = 'PASS' | 'FAIL' | 'SKIP';
 
 export interface Check {
   name: string;
@@ -53,7 +53,7 @@ export function figuresOf(m: Measurement, extra: Partial<RunFigures> = {}): RunF
 }
 
 export const medianWall = (op: Operation): number => median(op.runs.map((r) => r.wall_s));
-export const maxRss = (op: Operation): number | null => {
+const maxRss = (op: Operation): number | null => {
   const v = op.runs.map((r) => r.peak_rss_bytes).filter((x): x is number => x !== null);
   return v.length ? Math.max(...v) : null;
 };
@@ -72,7 +72,7 @@ export function failureOf(m: Measurement): string {
   return `exit ${m.code}: ${(line ?? m.stderr.trim().split('\n').slice(-1)[0] ?? '').slice(0, 300)}`;
 }
 
-export const MEMORY_BAR_BYTES = 200 * 1024 * 1024;
+const MEMORY_BAR_BYTES = 200 * 1024 * 1024;
 
 /** `value ≤ bar` (or `<` when strict) as a check; SKIP when either side is missing. */
 export function ratioCheck(name: string, ours: number | undefined, theirs: number | undefined, bar: number, barText: string): Check {

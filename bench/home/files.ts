@@ -110,7 +110,7 @@ export function writeSkills(home: HomeLayout, plan: HomePlan): Written {
     const fd = openSync(path, 'wx', 0o644);
     try {
       chmodSync(path, 0o644);
-      for (let left = plan.skillPackageBytes; left > 0; ) {
+      for (let left = plan.skillPackageBytes; left > 0;) {
         const n = Math.min(left, chunk.length);
         rng.fill(chunk);
         writeSync(fd, chunk, 0, n);

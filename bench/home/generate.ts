@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HozironError } from '../../src/errors.js';
-import { writeFileAtomic } from '../../src/home/atomic.js';
+import { writeFileAtomic } from '../../src/fsutil/atomic.js';
 import { renderDefaultConfig } from '../../src/home/config.js';
 import { DATA_DIRS, HomeLayout } from '../../src/home/layout.js';
 import { writeAuditDb, writeKeysDb, writeMemoryDb } from './databases.js';
@@ -59,7 +59,7 @@ function prepareOutput(out: string, force: boolean): void {
 }
 
 /** Count the regular files and their bytes under `dir`. */
-export function measureTree(dir: string): { files: number; bytes: number } {
+function measureTree(dir: string): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {

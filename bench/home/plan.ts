@@ -6,7 +6,7 @@
  * home has every kind of content.
  */
 
-export const MiB = 1024 * 1024;
+const MiB = 1024 * 1024;
 
 export interface HomePlan {
   scale: number;

@@ -49,7 +49,10 @@ const CODE_LINES = [
 export class ChatText {
   private readonly pool: string[] = [];
 
-  constructor(private readonly rng: Prng, poolSize = 20_000) {
+  constructor(
+    private readonly rng: Prng,
+    poolSize = 20_000,
+  ) {
     for (let i = 0; i < poolSize; i++) this.pool.push(this.makeSentence());
   }
 

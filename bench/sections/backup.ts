@@ -10,16 +10,7 @@ import type { BackupRecord } from '../../src/api/types.js';
 import { SCOPE_ITEMS } from '../../src/home/layout.js';
 import { hasCommand, hoziron, parseJson } from '../hoziron.js';
 import { quiesce, runMeasured } from '../measure.js';
-import {
-  failureOf,
-  figuresOf,
-  medianSize,
-  medianWall,
-  memoryCheck,
-  ratioCheck,
-  type Operation,
-  type Section,
-} from '../report.js';
+import { failureOf, figuresOf, medianSize, medianWall, memoryCheck, ratioCheck, type Operation, type Section } from '../report.js';
 import { interleave, type BenchContext } from './context.js';
 
 export interface BackupOutcome {
@@ -84,7 +75,7 @@ export async function benchBackup(ctx: BenchContext): Promise<BackupOutcome> {
     title: `backup create vs tar -czf of the same tree (${ctx.runs} runs each, interleaved; median wall, max RSS)`,
     operations: [ours, tar],
     checks: createChecks,
-    notes: ['each timed run, ours or tar\'s, starts after a `sync` (no write-back left over from the run before)'],
+    notes: ["each timed run, ours or tar's, starts after a `sync` (no write-back left over from the run before)"],
   };
 
   const verifyOp: Operation = { name: 'hoziron backup verify', runs: [] };

@@ -26,7 +26,10 @@ interface HttpResult {
 
 function call(agent: Agent, address: string, method: string, path: string, token: string, body?: unknown): Promise<HttpResult> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
   return new Promise((resolve) => {
     const started = performance.now();
     const req = request(
@@ -52,7 +55,7 @@ function call(agent: Agent, address: string, method: string, path: string, token
   });
 }
 
-export interface LatencyFigures {
+interface LatencyFigures {
   writes: number;
   failed: number;
   p50_ms: number;
@@ -129,7 +132,9 @@ export async function benchDaemon(ctx: BenchContext, baselineSeconds: number): P
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let started = false;
   try {
-    const key = parseJson<{ token: string }>(hozironSync(['key', 'create', '--role', 'operator', '--name', 'bench', '--json', '--home', ctx.home]));
+    const key = parseJson<{ token: string }>(
+      hozironSync(['key', 'create', '--role', 'operator', '--name', 'bench', '--json', '--home', ctx.home]),
+    );
     if (!key?.token) throw new Error('key create --json printed no token');
     const info = parseJson<{ address: string; pid: number }>(hozironSync(['start', '--json', '--home', ctx.home]));
     if (!info?.address) throw new Error('start --json printed no address');

@@ -33,17 +33,18 @@ export function phasesOf(result: unknown): Record<string, number> {
   return out;
 }
 
-const safetyPhase = (phases: Record<string, number>): number | undefined =>
-  Object.entries(phases).find(([k]) => /safety/i.test(k))?.[1];
+const safetyPhase = (phases: Record<string, number>): number | undefined => Object.entries(phases).find(([k]) => /safety/i.test(k))?.[1];
 
 export async function benchRestore(ctx: BenchContext, archive: string | undefined, tarArchive: string): Promise<Section> {
   const ours: Operation = { name: 'hoziron backup restore --confirm', runs: [] };
   const tar: Operation = { name: 'tar -xzf (same archive)', runs: [] };
-  const notes: string[] = ['each timed run, ours or tar\'s, starts on a quiet disk: after the previous restore\'s background cleanup and a `sync`'];
+  const notes: string[] = [
+    "each timed run, ours or tar's, starts on a quiet disk: after the previous restore's background cleanup and a `sync`",
+  ];
   if (!hasCommand('backup', 'restore')) ours.error = 'not available in this build (skipped)';
   else if (!archive) ours.error = 'no hoziron archive to restore (create did not run)';
   const source = archive ?? tarArchive;
-  if (!archive) notes.push('tar -xzf extracts tar -czf\'s archive, since hoziron made none');
+  if (!archive) notes.push("tar -xzf extracts tar -czf's archive, since hoziron made none");
 
   // The restore target is a full copy of the reference home, so the safety backup and the
   // swap work on a realistic current state.
@@ -98,7 +99,10 @@ export async function benchRestore(ctx: BenchContext, archive: string | undefine
       1,
       0,
       { name: '  of which: safety backup', runs: ours.runs.map((r) => ({ wall_s: r.phases?.safety_backup ?? NaN, peak_rss_bytes: null })) },
-      { name: '  restore itself (total − safety)', runs: ours.runs.map((r) => ({ wall_s: r.wall_s - (r.phases?.safety_backup ?? 0), peak_rss_bytes: null })) },
+      {
+        name: '  restore itself (total − safety)',
+        runs: ours.runs.map((r) => ({ wall_s: r.wall_s - (r.phases?.safety_backup ?? 0), peak_rss_bytes: null })),
+      },
     );
     const reported = [...new Set(ours.runs.flatMap((r) => Object.keys(r.phases ?? {})))]
       .filter((k) => k !== 'safety_backup')

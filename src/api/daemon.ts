@@ -5,8 +5,6 @@
  */
 import type { BackupRecord } from './types.js';
 
-export const API_PREFIX = '/v1';
-
 /** `GET /v1/health` (no auth). */
 export interface HealthResponse {
   /** `ok` while serving; `restoring` while a live restore swaps the state. */

@@ -37,7 +37,7 @@ export interface RestorePlan {
   warnings: string[];
 }
 
-export interface RestoreTimings {
+interface RestoreTimings {
   /** Extraction with every check, database migrations and fsync: the restore proper. */
   stage_ms: number;
   safety_backup_ms: number;

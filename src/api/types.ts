@@ -3,7 +3,7 @@
  * A backup record is exactly the seed's shape plus added fields.
  */
 
-export type RecordScope = 'full' | 'agents' | 'pre-restore';
+type RecordScope = 'full' | 'agents' | 'pre-restore';
 
 export interface BackupRecord {
   id: string;

@@ -20,7 +20,7 @@ export function unsafeNameReason(name: string): string | undefined {
 }
 
 /** The key under which two names collide on a normalising, case-insensitive filesystem. */
-export function collisionKey(path: string): string {
+function collisionKey(path: string): string {
   return path.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
 }
 
@@ -50,7 +50,10 @@ export function checkManifestPaths(m: Manifest, source: string): void {
   const refuse = (msg: string) => new HozironError('archive_invalid', `${source}: ${msg}`);
   const files = new Set(m.files.map((f) => f.path));
   const byKey = new Map<string, string>();
-  const entries: [string, boolean][] = [...m.files.map((f): [string, boolean] => [f.path, false]), ...m.dirs.map((d): [string, boolean] => [d.path, true])];
+  const entries: [string, boolean][] = [
+    ...m.files.map((f): [string, boolean] => [f.path, false]),
+    ...m.dirs.map((d): [string, boolean] => [d.path, true]),
+  ];
   for (const [path, isDir] of entries) {
     const unsafe = unsafeNameReason(path);
     if (unsafe) throw refuse(`MANIFEST.json lists ${JSON.stringify(path)}, which ${unsafe}`);

@@ -21,16 +21,16 @@ import zlib from 'node:zlib';
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
-export const CHUNK_SIZE = 1024 * 1024;
+const CHUNK_SIZE = 1024 * 1024;
 /** Chunks compressed at once; the thread pool has 4 threads and file I/O needs one. */
-export const PARALLEL_JOBS = 3;
+const PARALLEL_JOBS = 3;
 const WINDOW = 32 * 1024;
 const SAMPLE = 8 * 1024;
 /** Estimated bits per byte above which a sample is treated as incompressible. */
 const ENTROPY_LIMIT = 7.9;
 
 /** A 10-byte gzip header: deflate, no name, mtime 0, OS unknown (255). */
-export const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 
 function entropyBits(buf: Buffer, start: number, end: number): number {
   const counts = new Uint32Array(256);
@@ -62,7 +62,7 @@ export function looksIncompressible(chunk: Buffer): boolean {
  * `data` as deflate stored blocks (RFC 1951 §3.2.4), starting byte-aligned: a block header
  * byte (BFINAL, BTYPE=00, padding), LEN and NLEN little-endian, then up to 65,535 bytes.
  */
-export function storedBlocks(data: Buffer, last: boolean): Buffer {
+function storedBlocks(data: Buffer, last: boolean): Buffer {
   const MAX = 65535;
   const blocks = Math.max(1, Math.ceil(data.length / MAX));
   const out = Buffer.allocUnsafe(data.length + blocks * 5);

@@ -93,7 +93,10 @@ class StrictTarParser extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.consume(chunk).then(() => cb(), (err: Error) => cb(err));
+    this.consume(chunk).then(
+      () => cb(),
+      (err: Error) => cb(err),
+    );
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -103,8 +106,10 @@ class StrictTarParser extends Writable {
         throw this.refuse(`the archive is truncated (it ends ${where})`);
       }
       if (!this.manifest) throw this.refuse(`the archive has no ${MANIFEST_NAME}`);
-      for (const f of this.files.keys()) if (!this.seen.has(f)) throw this.refuse(`${f} is listed in ${MANIFEST_NAME} but missing from the archive`);
-      for (const d of this.dirs.keys()) if (!this.seen.has(d)) throw this.refuse(`${d}/ is listed in ${MANIFEST_NAME} but missing from the archive`);
+      for (const f of this.files.keys())
+        if (!this.seen.has(f)) throw this.refuse(`${f} is listed in ${MANIFEST_NAME} but missing from the archive`);
+      for (const d of this.dirs.keys())
+        if (!this.seen.has(d)) throw this.refuse(`${d}/ is listed in ${MANIFEST_NAME} but missing from the archive`);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -220,7 +225,8 @@ class StrictTarParser extends Writable {
       const size = records.get('size');
       if (size) {
         const text = size.toString('latin1');
-        if (!/^[0-9]{1,16}$/.test(text) || Number(text) > Number.MAX_SAFE_INTEGER) throw this.refuse(`invalid pax size ${JSON.stringify(text)}`);
+        if (!/^[0-9]{1,16}$/.test(text) || Number(text) > Number.MAX_SAFE_INTEGER)
+          throw this.refuse(`invalid pax size ${JSON.stringify(text)}`);
         this.paxSize = Number(text);
       }
       if (records.has('linkpath')) this.paxLinkpath = this.decodeName(records.get('linkpath')!, 'a pax linkpath');
@@ -354,7 +360,8 @@ class HashingTap extends Transform {
 
 function gzipError(source: string, err: Error): HozironError {
   const msg = err.message;
-  if (/unexpected end of file/i.test(msg)) return new HozironError('archive_invalid', `${source}: the archive is truncated (the gzip stream ends early)`);
+  if (/unexpected end of file/i.test(msg))
+    return new HozironError('archive_invalid', `${source}: the archive is truncated (the gzip stream ends early)`);
   return new HozironError('archive_invalid', `${source}: the archive is corrupt (gzip: ${msg})`);
 }
 

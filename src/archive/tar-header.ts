@@ -40,7 +40,10 @@ function numeric(buf: Buffer, start: number, length: number, what: string): numb
     }
     return value;
   }
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw new HeaderError(`${what} field is not a number`);
   return parseInt(text, 8);

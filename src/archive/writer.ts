@@ -20,7 +20,7 @@
  * name. Entries carry exactly the bytes that were hashed, so an entry can never disagree
  * with its manifest line.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
@@ -29,7 +29,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { HozironError } from '../errors.js';
-import { fsyncDir } from '../home/atomic.js';
+import { fsyncDir } from '../fsutil/durable.js';
+import { tempPathIn } from '../fsutil/temp.js';
 import { ParallelGzip } from './gzip.js';
 import { MANIFEST_NAME, type Manifest, type ManifestFile } from './manifest.js';
 
@@ -57,7 +58,7 @@ function padding(size: number): Buffer {
 }
 
 /** The header block(s) of one entry: ustar, or a pax record first for long or non-ASCII names. */
-export function encodeTarHeader(h: TarHeader): Buffer {
+function encodeTarHeader(h: TarHeader): Buffer {
   const plain = headers.encode(h);
   if (plain) return plain;
   const pax = headers.encodePax({ name: h.name });
@@ -67,50 +68,6 @@ export function encodeTarHeader(h: TarHeader): Buffer {
 }
 
 const gzip = promisify(zlib.gzip) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
-
-/** Prefix of every temporary file the backup code makes; `removeLeftovers` knows it. */
-export const TEMP_PREFIX = '.hoziron-tmp-';
-const TEMP_RE = /^\.hoziron-tmp-(\d+)-[0-9a-f]{8}\./;
-
-/** A temporary path in `dir` that names this process, e.g. for a database snapshot. */
-export function tempPathIn(dir: string, suffix: string): string {
-  return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}.${suffix}`);
-}
-
-/** The pid a temporary name of ours records, or undefined for any other name. */
-export function tempOwner(name: string): number | undefined {
-  const m = TEMP_RE.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
-export function isProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Remove temporary files of ours in `dir` whose process is gone. Returns their names. */
-export async function removeLeftovers(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const pid = tempOwner(name);
-    if (pid === undefined || isProcessAlive(pid)) continue;
-    await fs.rm(join(dir, name), { force: true, recursive: true });
-    removed.push(name);
-  }
-  if (removed.length > 0) await fsyncDir(dir);
-  return removed;
-}
 
 export interface EntryMeta {
   mode: number;
@@ -181,7 +138,13 @@ export class ArchiveWriter {
    * Add a file of `size` bytes read from `source`. Exactly `size` bytes are taken; a source
    * that ends early is an error (the entry's size is already in its header).
    */
-  async addStream(path: string, size: number, meta: EntryMeta, source: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<ManifestFile> {
+  async addStream(
+    path: string,
+    size: number,
+    meta: EntryMeta,
+    source: AsyncIterable<Buffer>,
+    onBytes?: (n: number) => void,
+  ): Promise<ManifestFile> {
     const hash = createHash('sha256');
     await this.put(this.header(path, meta, 'file', size));
     let got = 0;
@@ -248,8 +211,7 @@ export class ArchiveWriter {
   async commit(): Promise<void> {
     if (!this.finalPath) throw new HozironError('internal', 'ArchiveWriter.commit before finish');
     // link() fails if the target exists, so an archive is never replaced.
-    const exists = () =>
-      new HozironError('conflict', `${this.target} already exists; not replacing it`, 'choose another --output path');
+    const exists = () => new HozironError('conflict', `${this.target} already exists; not replacing it`, 'choose another --output path');
     try {
       await fs.link(this.finalPath, this.target);
       await fs.unlink(this.finalPath);
@@ -258,7 +220,13 @@ export class ArchiveWriter {
       if (code === 'EEXIST') throw exists();
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
       // A filesystem without hard links: check, then rename (a narrow race, not a crash risk).
-      if (await fs.stat(this.target).then(() => true, () => false)) throw exists();
+      if (
+        await fs.stat(this.target).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw exists();
       await fs.rename(this.finalPath, this.target);
     }
     await fsyncDir(dirname(this.target));

@@ -11,13 +11,21 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { readManifest } from '../archive/reader.js';
-import { removeLeftovers } from '../archive/writer.js';
+import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError, errnoCode } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { clearStaleLock, isBackupLockHeld } from './lock.js';
-import { isCurrent, removeOrphanSidecars, readAnySummary, readChecksum, summarizeManifest, writeSummary, type Summary } from './sidecars.js';
+import {
+  isCurrent,
+  removeOrphanSidecars,
+  readAnySummary,
+  readChecksum,
+  summarizeManifest,
+  writeSummary,
+  type Summary,
+} from './sidecars.js';
 
-export const PRE_RESTORE_DIR = 'pre-restore';
+const PRE_RESTORE_DIR = 'pre-restore';
 export const ARCHIVE_SUFFIX = '.tar.gz';
 
 export function preRestoreDir(cfg: LoadedConfig): string {
@@ -29,7 +37,7 @@ export interface CatalogEntry {
   summary: Summary;
 }
 
-export async function sha256File(path: string): Promise<string> {
+async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -81,7 +89,8 @@ export async function describeArchive(path: string, kind: Summary['kind'], persi
     } catch (err) {
       // A known archive that has since been damaged stays listed under what was recorded
       // when it was made, so `backup verify <id>` can find it and say what is wrong.
-      if (previous && err instanceof HozironError) return { record: toRecord(path, stat.size, { ...previous, kind }), summary: { ...previous, kind } };
+      if (previous && err instanceof HozironError)
+        return { record: toRecord(path, stat.size, { ...previous, kind }), summary: { ...previous, kind } };
       throw err;
     }
     if (persist) await writeSummary(path, summary).catch(() => undefined);
@@ -168,4 +177,3 @@ export async function findCatalogEntry(cfg: LoadedConfig, idOrFile: string): Pro
 export async function findBackup(cfg: LoadedConfig, idOrFile: string): Promise<BackupRecord> {
   return (await findCatalogEntry(cfg, idOrFile)).record;
 }
-

@@ -8,12 +8,11 @@
  */
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { isTempName } from '../home/atomic.js';
+import { isTempName, tempOwner } from '../fsutil/temp.js';
 import { DATABASES, SCOPE_ITEMS, type HomeLayout, type Scope } from '../home/layout.js';
 import { HozironError, errnoCode } from '../errors.js';
-import { tempOwner } from '../archive/writer.js';
 
-export interface CollectedDir {
+interface CollectedDir {
   rel: string;
   mode: number;
   mtime: Date;
@@ -22,7 +21,7 @@ export interface CollectedFile extends CollectedDir {
   abs: string;
   size: number;
 }
-export interface CollectedDb {
+interface CollectedDb {
   rel: string;
   abs: string;
   mode: number;

@@ -19,9 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackupRecord } from '../api/types.js';
-import { tempOwner } from '../archive/writer.js';
 import { HozironError, type ErrorCode } from '../errors.js';
-import { isTempName } from '../home/atomic.js';
+import { isTempName, tempOwner } from '../fsutil/temp.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 import { preRestoreDir } from './catalog.js';
@@ -41,7 +40,13 @@ export interface CreateWorkerJob {
 /** An error as it crosses the thread boundary. */
 export type WorkerError =
   | { kind: 'hoziron'; code: ErrorCode; message: string; hint?: string; stack?: string }
-  | { kind: 'other'; name: string; message: string; stack?: string; errno?: { code?: string; errno?: number; syscall?: string; path?: string } };
+  | {
+      kind: 'other';
+      name: string;
+      message: string;
+      stack?: string;
+      errno?: { code?: string; errno?: number; syscall?: string; path?: string };
+    };
 
 export type CreateWorkerMessage =
   | { type: 'warning'; message: string }
@@ -56,7 +61,13 @@ export function serializeError(err: unknown): WorkerError {
   if (err instanceof HozironError) return { kind: 'hoziron', code: err.code, message: err.message, hint: err.hint, stack: err.stack };
   if (err instanceof Error) {
     const e = err as NodeJS.ErrnoException;
-    return { kind: 'other', name: e.name, message: e.message, stack: e.stack, errno: { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } };
+    return {
+      kind: 'other',
+      name: e.name,
+      message: e.message,
+      stack: e.stack,
+      errno: { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path },
+    };
   }
   return { kind: 'other', name: 'Error', message: String(err) };
 }

@@ -20,9 +20,10 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
-import { ArchiveWriter, removeLeftovers } from '../archive/writer.js';
-import { HozironError, errnoCode } from '../errors.js';
-import { ensureDir } from '../home/atomic.js';
+import { ArchiveWriter } from '../archive/writer.js';
+import { removeLeftovers } from '../fsutil/temp.js';
+import { HozironError } from '../errors.js';
+import { ensureDir } from '../fsutil/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import type { AuditHead } from '../stores/audit.js';
@@ -34,6 +35,7 @@ import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
 import { checksumSidecar, summarizeManifest, summarySidecar, writeChecksum, writeSummary } from './sidecars.js';
 import { SnapshotRunner } from './snapshot.js';
+import { exists } from '../fsutil/exists.js';
 
 export interface CreateOptions {
   scope: 'full' | 'agents';
@@ -57,16 +59,6 @@ function stamp(d: Date): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return fs.lstat(path).then(
-    () => true,
-    (err: unknown) => {
-      if (errnoCode(err) === 'ENOENT') return false;
-      throw err;
-    },
-  );
-}
-
 async function nameTaken(path: string): Promise<boolean> {
   return (await exists(path)) || (await exists(checksumSidecar(path))) || (await exists(summarySidecar(path)));
 }
@@ -87,7 +79,11 @@ async function outputTarget(output: string): Promise<string> {
     throw new HozironError('usage', `--output: the directory ${dirname(path)} does not exist`, 'create it first, or choose another path');
   }
   if (await nameTaken(path)) {
-    throw new HozironError('conflict', `--output: ${path} (or its .sha256/.json sidecar) already exists; not replacing it`, 'choose another path');
+    throw new HozironError(
+      'conflict',
+      `--output: ${path} (or its .sha256/.json sidecar) already exists; not replacing it`,
+      'choose another path',
+    );
   }
   return path;
 }
@@ -132,7 +128,13 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
       const size = (await fs.stat(snap.path)).size;
       total += size - db.size;
       files.push(
-        await writer.addStream(db.rel, size, { mode: db.mode, mtime: created }, createReadStream(snap.path, { highWaterMark: 1024 * 1024 }), onBytes),
+        await writer.addStream(
+          db.rel,
+          size,
+          { mode: db.mode, mtime: created },
+          createReadStream(snap.path, { highWaterMark: 1024 * 1024 }),
+          onBytes,
+        ),
       );
       await snapshots.release(db.rel);
       if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
@@ -191,9 +193,23 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   }
   try {
     if (kind === 'pre-restore') {
-      await applyRetention(home, cfg, { keep: PRE_RESTORE_RETENTION, kind: 'pre-restore', protect: target, actor: opts.actor, audit: opts.audit, onWarning: warn });
+      await applyRetention(home, cfg, {
+        keep: PRE_RESTORE_RETENTION,
+        kind: 'pre-restore',
+        protect: target,
+        actor: opts.actor,
+        audit: opts.audit,
+        onWarning: warn,
+      });
     } else {
-      await applyRetention(home, cfg, { keep: cfg.config.backup.retention, kind: 'regular', protect: target, actor: opts.actor, audit: opts.audit, onWarning: warn });
+      await applyRetention(home, cfg, {
+        keep: cfg.config.backup.retention,
+        kind: 'regular',
+        protect: target,
+        actor: opts.actor,
+        audit: opts.audit,
+        onWarning: warn,
+      });
     }
   } catch (err) {
     warn(`retention could not run: ${(err as Error).message}`);

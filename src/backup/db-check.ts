@@ -52,7 +52,7 @@ const WORKER = new URL('./db-check-worker.js', import.meta.url);
  * Below this size a database is checked inline: starting a worker (a fresh isolate loading
  * SQLite) costs more than checking a small file.
  */
-export const WORKER_THRESHOLD_BYTES = 32 * 1024 * 1024;
+const WORKER_THRESHOLD_BYTES = 32 * 1024 * 1024;
 
 /** `checkDatabase` in a worker thread (inline for small files or without the compiled worker). */
 export function checkDatabaseInWorker(job: DbCheckJob, sizeBytes = Infinity): Promise<string | null> {

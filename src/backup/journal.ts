@@ -22,12 +22,15 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
-import { fsyncDir, writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
+import { fsyncDir } from '../fsutil/durable.js';
 import type { HomeLayout } from '../home/layout.js';
 import { AuditLog } from '../stores/audit.js';
-import { removeTree } from './durable.js';
+import { removeTree } from '../fsutil/durable.js';
+import { exists } from '../fsutil/exists.js';
+import { isProcessAlive } from '../fsutil/process.js';
 
-export interface JournalItem {
+interface JournalItem {
   /** Home-relative path of a scope item (file or directory, no trailing slash). */
   path: string;
   /** Whether the home had it when the restore began. */
@@ -48,7 +51,7 @@ export interface RestoreJournal {
   items: JournalItem[];
 }
 
-export const OWNER_FILE = 'owner';
+const OWNER_FILE = 'owner';
 /** `<work area>.cleaner` holds the pid of the background process deleting that work area. */
 const CLEANER_SUFFIX = '.cleaner';
 
@@ -57,26 +60,6 @@ export function stageDirOf(home: HomeLayout, id: string): string {
 }
 export function asideDirOf(home: HomeLayout, id: string): string {
   return join(home.restoreWorkDir(id), 'old');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
 }
 
 export async function writeJournal(home: HomeLayout, j: RestoreJournal): Promise<void> {
@@ -163,7 +146,7 @@ export async function abandonRestore(home: HomeLayout, j: RestoreJournal): Promi
 }
 
 /** Append the `backup.restore` event unless this restore's event is already there. */
-export async function recordRestore(home: HomeLayout, j: RestoreJournal): Promise<void> {
+async function recordRestore(home: HomeLayout, j: RestoreJournal): Promise<void> {
   if (!(await exists(home.auditDb))) return;
   const audit = AuditLog.open(home.auditDb);
   try {
@@ -239,7 +222,7 @@ async function pidIn(file: string): Promise<number | undefined> {
 export async function recoverInterruptedRestore(home: HomeLayout): Promise<void> {
   if (!(await exists(home.restoreDir))) return;
   const j = await readJournal(home);
-  if (j && j.pid !== process.pid && isAlive(j.pid)) {
+  if (j && j.pid !== process.pid && isProcessAlive(j.pid)) {
     throw new HozironError('busy', `a restore is in progress (pid ${j.pid})`, 'wait for it to finish, then try again');
   }
   if (j) {
@@ -250,7 +233,7 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
     }
   }
   const names = await fs.readdir(home.restoreDir);
-  const liveOwner = (pid: number | undefined) => pid !== undefined && pid !== process.pid && isAlive(pid);
+  const liveOwner = (pid: number | undefined) => pid !== undefined && pid !== process.pid && isProcessAlive(pid);
   for (const name of names) {
     if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX)) continue;
     const dir = join(home.restoreDir, name);

@@ -13,10 +13,11 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
-import { ensureDir } from '../home/atomic.js';
-import { isProcessAlive, tempPathIn } from '../archive/writer.js';
+import { ensureDir } from '../fsutil/atomic.js';
+import { isProcessAlive } from '../fsutil/process.js';
+import { tempPathIn } from '../fsutil/temp.js';
 
-export const LOCK_NAME = '.hoziron-backup.lock';
+const LOCK_NAME = '.hoziron-backup.lock';
 
 interface LockContent {
   pid: number;
@@ -25,7 +26,7 @@ interface LockContent {
   token: string;
 }
 
-export function lockPath(storageDir: string): string {
+function lockPath(storageDir: string): string {
   return join(storageDir, LOCK_NAME);
 }
 

@@ -17,7 +17,7 @@ import { HozironError, errnoCode } from '../errors.js';
 import type { CollectedFile } from './collect.js';
 
 /** Files up to this size are read whole, between two fstat calls, and re-read if torn. */
-export const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
+const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
 const TORN_RETRIES = 3;
 
 const sameVersion = (a: Stats, b: Stats) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
@@ -63,7 +63,12 @@ async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer>
   }
 }
 
-async function streamLargeFile(writer: ArchiveWriter, file: CollectedFile, warn: (m: string) => void, onBytes: (n: number) => void): Promise<ManifestFile | undefined> {
+async function streamLargeFile(
+  writer: ArchiveWriter,
+  file: CollectedFile,
+  warn: (m: string) => void,
+  onBytes: (n: number) => void,
+): Promise<ManifestFile | undefined> {
   let fh: FileHandle;
   try {
     fh = await fs.open(file.abs, 'r');
@@ -73,7 +78,13 @@ async function streamLargeFile(writer: ArchiveWriter, file: CollectedFile, warn:
   }
   try {
     const before = await fh.stat();
-    const entry = await writer.addStream(file.rel, before.size, { mode: before.mode, mtime: before.mtime }, readChunks(fh, before.size), onBytes);
+    const entry = await writer.addStream(
+      file.rel,
+      before.size,
+      { mode: before.mode, mtime: before.mtime },
+      readChunks(fh, before.size),
+      onBytes,
+    );
     if (!sameVersion(before, await fh.stat())) {
       warn(`${file.rel} changed while it was archived; its entry matches its manifest line but may mix old and new content`);
     }

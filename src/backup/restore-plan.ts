@@ -11,7 +11,7 @@ import { errnoCode } from '../errors.js';
 import { DATABASES, SCOPE_ITEMS, type HomeLayout } from '../home/layout.js';
 
 /** SQLite files that belong to a database and must move with it (never onto a restored one). */
-export const DB_SIDE_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
+const DB_SIDE_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
 
 /** Home-relative items a restore of `scope` swaps: scope items plus their databases' side files. */
 export function swapItems(scope: Manifest['scope']): string[] {

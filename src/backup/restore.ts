@@ -21,7 +21,7 @@ import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/rest
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
-import { HozironError, errnoCode } from '../errors.js';
+import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { AUDIT_SPEC } from '../stores/audit.js';
@@ -29,10 +29,10 @@ import { KEYS_SPEC } from '../stores/keys.js';
 import { MEMORY_SPEC } from '../stores/memory.js';
 import { openStore, type StoreSpec } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
-import { readDaemonStatus } from '../daemon/pidfile.js';
+import { readDaemonStatus } from '../home/run.js';
 import { findBackup } from './catalog.js';
 import { createBackup } from './create.js';
-import { fsyncFile } from './durable.js';
+import { fsyncFile } from '../fsutil/durable.js';
 import {
   abandonRestore,
   asideDirOf,
@@ -48,10 +48,9 @@ import {
 import { withBackupLock } from './lock.js';
 import { planChanges, swapItems } from './restore-plan.js';
 import { stageArchive } from './stage.js';
+import { exists } from '../fsutil/exists.js';
 
-export { recoverInterruptedRestore } from './journal.js';
-
-export type RestorePhase = 'verify' | 'safety-backup' | 'swap';
+type RestorePhase = 'verify' | 'safety-backup' | 'swap';
 
 export interface RestoreOptions {
   /** Backup id, or a path to an archive file. */
@@ -96,10 +95,17 @@ function semverParts(v: string): number[] | undefined {
 /** Version checks beyond the format (which the reader refuses when newer). */
 function checkVersions(m: Manifest, path: string, warnings: string[]): void {
   const theirs = semverParts(m.hoziron_version);
-  if (!theirs) throw new HozironError('archive_invalid', `${path}: MANIFEST.json hoziron_version ${JSON.stringify(m.hoziron_version)} is not a version`);
+  if (!theirs)
+    throw new HozironError(
+      'archive_invalid',
+      `${path}: MANIFEST.json hoziron_version ${JSON.stringify(m.hoziron_version)} is not a version`,
+    );
   const ours = semverParts(HOZIRON_VERSION)!;
   const cmp = theirs[0]! - ours[0]! || theirs[1]! - ours[1]! || theirs[2]! - ours[2]!;
-  if (cmp > 0) warnings.push(`the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`);
+  if (cmp > 0)
+    warnings.push(
+      `the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`,
+    );
 }
 
 async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
@@ -107,7 +113,11 @@ async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
   const st = await fs.statfs(home.root);
   const free = Number(st.bavail) * Number(st.bsize);
   if (free < need) {
-    throw new HozironError('no_space', `restoring needs ${need} bytes free in ${home.root}, only ${free} are available`, 'free some space and try again');
+    throw new HozironError(
+      'no_space',
+      `restoring needs ${need} bytes free in ${home.root}, only ${free} are available`,
+      'free some space and try again',
+    );
   }
 }
 
@@ -138,7 +148,11 @@ function migrateStaged(stageDir: string, m: Manifest, archivePath: string): stri
     const version = userVersionOf(path);
     const target = spec.migrations.length;
     if (version > target) {
-      throw new HozironError('unsupported_version', `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`, 'upgrade hoziron to restore this archive');
+      throw new HozironError(
+        'unsupported_version',
+        `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`,
+        'upgrade hoziron to restore this archive',
+      );
     }
     if (version < target) {
       openStore(path, spec).close();
@@ -172,16 +186,6 @@ function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefin
 
 function daemonError(reason: string): HozironError {
   return new HozironError('daemon_running', `refusing to restore: ${reason}`, 'run `hoziron stop` first (or pass --force)');
-}
-
-async function exists(path: string): Promise<boolean> {
-  return fs.lstat(path).then(
-    () => true,
-    (err: unknown) => {
-      if (errnoCode(err) === 'ENOENT') return false;
-      throw err;
-    },
-  );
 }
 
 export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: RestoreOptions): Promise<RestorePlan | RestoreResult> {

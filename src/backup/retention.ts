@@ -11,9 +11,9 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
-import { removeLeftovers } from '../archive/writer.js';
+import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError } from '../errors.js';
-import { fsyncDir } from '../home/atomic.js';
+import { fsyncDir } from '../fsutil/durable.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 import { AuditLog } from '../stores/audit.js';
@@ -30,7 +30,14 @@ export interface DeleteOptions {
 }
 
 /** Append one event to the home's audit trail; a failure is a warning, not an error. */
-export function auditEvent(home: HomeLayout, actor: string, action: string, target: string, detail: Record<string, unknown>, warn?: (m: string) => void): void {
+export function auditEvent(
+  home: HomeLayout,
+  actor: string,
+  action: string,
+  target: string,
+  detail: Record<string, unknown>,
+  warn?: (m: string) => void,
+): void {
   try {
     const log = AuditLog.open(home.auditDb);
     try {
@@ -68,7 +75,7 @@ export async function applyRetention(
   opts: DeleteOptions & { keep: number; kind: 'regular' | 'pre-restore'; protect?: string },
 ): Promise<BackupRecord[]> {
   const protect = opts.protect ? resolve(opts.protect) : undefined;
-  const ofKind = (await listCatalog(cfg)).filter((e) => (e.summary.kind === opts.kind) && e.record.path.endsWith(ARCHIVE_SUFFIX));
+  const ofKind = (await listCatalog(cfg)).filter((e) => e.summary.kind === opts.kind && e.record.path.endsWith(ARCHIVE_SUFFIX));
   const deleted: BackupRecord[] = [];
   let kept = 0;
   for (const entry of ofKind) {
@@ -81,7 +88,14 @@ export async function applyRetention(
     deleted.push(entry.record);
     if (opts.audit !== false) {
       const r = entry.record;
-      auditEvent(home, opts.actor, 'backup.prune', r.id, { id: r.id, scope: r.scope, checksum: r.checksum, file: basename(r.path), keep: opts.keep }, opts.onWarning);
+      auditEvent(
+        home,
+        opts.actor,
+        'backup.prune',
+        r.id,
+        { id: r.id, scope: r.scope, checksum: r.checksum, file: basename(r.path), keep: opts.keep },
+        opts.onWarning,
+      );
     }
   }
   return deleted;
@@ -105,12 +119,23 @@ export async function deleteBackup(home: HomeLayout, cfg: LoadedConfig, idOrFile
     await tidyStorage(cfg);
     const entry = await findCatalogEntry(cfg, idOrFile);
     if (!isInStorage(cfg, entry.record.path)) {
-      throw new HozironError('usage', `${entry.record.path} is not in the backup storage ${cfg.storageDir}; not deleting it`, 'delete files outside the storage path yourself');
+      throw new HozironError(
+        'usage',
+        `${entry.record.path} is not in the backup storage ${cfg.storageDir}; not deleting it`,
+        'delete files outside the storage path yourself',
+      );
     }
     await removeArchiveFiles(entry.record.path);
     const r = entry.record;
     if (opts.audit !== false) {
-      auditEvent(home, opts.actor, 'backup.delete', r.id, { id: r.id, scope: r.scope, checksum: r.checksum, file: basename(r.path) }, opts.onWarning);
+      auditEvent(
+        home,
+        opts.actor,
+        'backup.delete',
+        r.id,
+        { id: r.id, scope: r.scope, checksum: r.checksum, file: basename(r.path) },
+        opts.onWarning,
+      );
     }
     return r;
   });

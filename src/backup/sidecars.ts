@@ -10,9 +10,9 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { Manifest } from '../archive/manifest.js';
 import { unpackedSize } from '../archive/manifest.js';
-import { writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
 
-export const SUMMARY_VERSION = 1;
+const SUMMARY_VERSION = 1;
 
 export function checksumSidecar(archive: string): string {
   return `${archive}.sha256`;

@@ -26,7 +26,9 @@ function snapshot(job: SnapshotJob): SnapshotMessage {
     if (job.readAuditHead) {
       const snap = new Database(job.dest, { readonly: true, fileMustExist: true });
       try {
-        auditHead = (snap.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? null;
+        auditHead =
+          (snap.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ??
+          null;
       } finally {
         snap.close();
       }

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { WORKER_LIMITS } from './worker-limits.js';
 import { HozironError } from '../errors.js';
 import type { AuditHead } from '../stores/audit.js';
-import { tempPathIn } from '../archive/writer.js';
+import { tempPathIn } from '../fsutil/temp.js';
 
 export interface SnapshotJob {
   /** Home-relative path, e.g. "data/hoziron.db". */
@@ -71,9 +71,7 @@ export class SnapshotRunner {
 
   /** Start snapshotting `dbs` (home-relative path → absolute source) into `tempDir`. */
   static start(dbs: { rel: string; src: string; auditHead: boolean }[], tempDir: string): SnapshotRunner {
-    return new SnapshotRunner(
-      dbs.map((d) => ({ rel: d.rel, src: d.src, dest: tempPathIn(tempDir, 'db'), readAuditHead: d.auditHead })),
-    );
+    return new SnapshotRunner(dbs.map((d) => ({ rel: d.rel, src: d.src, dest: tempPathIn(tempDir, 'db'), readAuditHead: d.auditHead })));
   }
 
   /** True once the snapshot of `rel` is finished (or failed): `get` will not wait. */

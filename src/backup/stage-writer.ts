@@ -121,7 +121,10 @@ export class StageWriter {
   private exited = false;
 
   /** `onClosed` hears of each file closed with `report` set, once it is written and closed. */
-  constructor(dest: string, private readonly onClosed: (rel: string) => void) {
+  constructor(
+    dest: string,
+    private readonly onClosed: (rel: string) => void,
+  ) {
     for (let i = 0; i < BATCHES; i++) this.free.push(new ArrayBuffer(BATCH_BYTES));
     this.worker = new Worker(WORKER, { workerData: dest, resourceLimits: WORKER_LIMITS });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));

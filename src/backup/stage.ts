@@ -21,7 +21,7 @@ import { DATABASES, HOME_FILES } from '../home/layout.js';
 import { readArchive, type EntrySink, type KnownManifest } from '../archive/reader.js';
 import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js';
 import { checkDatabaseInWorker } from './db-check.js';
-import { fsyncFile, syncTree } from './durable.js';
+import { fsyncFile, syncTree } from '../fsutil/durable.js';
 import { StageWriter } from './stage-writer.js';
 
 export interface StageOptions {
@@ -148,7 +148,9 @@ async function makeFreshDir(destDir: string): Promise<void> {
  * naming the first problem, after removing destDir.
  */
 export async function stageArchive(archivePath: string, destDir: string, opts: StageOptions): Promise<StageResult> {
-  const expected = opts.verifyChecksum ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath))) : undefined;
+  const expected = opts.verifyChecksum
+    ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath)))
+    : undefined;
   await makeFreshDir(destDir);
   const sink = new StagingSink(destDir, opts.onManifest, opts.durable);
   try {

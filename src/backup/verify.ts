@@ -12,8 +12,8 @@
  */
 import { promises as fs } from 'node:fs';
 import type { AuditHead } from '../stores/audit.js';
-import { tempPathIn } from '../archive/writer.js';
-import { ensureDir } from '../home/atomic.js';
+import { tempPathIn } from '../fsutil/temp.js';
+import { ensureDir } from '../fsutil/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 import { DATABASES } from '../home/layout.js';
 import { findCatalogEntry, isInStorage } from './catalog.js';
@@ -60,8 +60,19 @@ export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: Ve
   }
   const { manifest, archiveSha256 } = result;
   const verifiedAt = new Date().toISOString();
-  const persist = isInStorage(cfg, path) || (await fs.stat(summarySidecar(path)).then(() => true, () => false));
-  if (persist && (await fs.stat(path).then(() => true, () => false))) {
+  const persist =
+    isInStorage(cfg, path) ||
+    (await fs.stat(summarySidecar(path)).then(
+      () => true,
+      () => false,
+    ));
+  if (
+    persist &&
+    (await fs.stat(path).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await writeSummary(path, {
       summary_format: 1,
       archive: { size: before.size, mtime_ms: before.mtimeMs },
@@ -86,4 +97,3 @@ export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: Ve
     verified_at: verifiedAt,
   };
 }
-

@@ -73,4 +73,3 @@ export async function runProgram(argv: string[]): Promise<number> {
     return exitCodeFor(err);
   }
 }
-

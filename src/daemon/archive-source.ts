@@ -23,9 +23,13 @@ async function realDir(dir: string): Promise<string> {
  * regular file (not a symlink) directly in the storage directory or its pre-restore folder,
  * also after resolving symlinks of its directory. Returns the path; throws `bad_request`.
  */
-export async function archiveInStorage(cfg: LoadedConfig, file: string): Promise<string> {
+async function archiveInStorage(cfg: LoadedConfig, file: string): Promise<string> {
   const refuse = (why: string) =>
-    new HozironError('bad_request', `refusing ${JSON.stringify(file)}: ${why}`, `the API only reads archives in the storage path ${cfg.storageDir}; use its id`);
+    new HozironError(
+      'bad_request',
+      `refusing ${JSON.stringify(file)}: ${why}`,
+      `the API only reads archives in the storage path ${cfg.storageDir}; use its id`,
+    );
   if (!isAbsolute(file)) throw refuse('not an absolute path');
   const path = resolve(file);
   const allowed = [await realDir(cfg.storageDir), await realDir(preRestoreDir(cfg))];

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { BackupTrigger } from '../api/daemon.js';
-import { writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
 import type { HomeLayout } from '../home/layout.js';
 
 export interface BackupState {

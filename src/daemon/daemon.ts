@@ -35,7 +35,7 @@ export interface RunningDaemon {
   stop(reason: string): Promise<void>;
 }
 
-export function formatAddress(info: AddressInfo): string {
+function formatAddress(info: AddressInfo): string {
   return info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
 }
 
@@ -91,7 +91,11 @@ export async function runDaemon(
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'EADDRINUSE') {
-        throw new HozironError('conflict', `cannot listen on ${cfg.listen.host}:${cfg.listen.port}: address already in use`, 'change [server] listen in config.toml, or stop what uses that port');
+        throw new HozironError(
+          'conflict',
+          `cannot listen on ${cfg.listen.host}:${cfg.listen.port}: address already in use`,
+          'change [server] listen in config.toml, or stop what uses that port',
+        );
       }
       throw new HozironError('io', `cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${(err as Error).message}`);
     }

@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { HozironError } from '../errors.js';
-import { ensureDir } from '../home/atomic.js';
+import { ensureDir } from '../fsutil/atomic.js';
 import type { HomeLayout } from '../home/layout.js';
-import { fetchHealth } from './client.js';
-import { readPidFile } from './pidfile.js';
+import { fetchHealth } from '../api/client.js';
+import { readPidFile } from '../home/run.js';
 
 export interface Launched {
   pid: number;
@@ -70,5 +70,9 @@ export async function launchDaemon(home: HomeLayout, timeoutMs = 20_000): Promis
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new HozironError('daemon_unreachable', `the daemon (pid ${pid}) did not answer within ${timeoutMs / 1000}s`, `see ${home.daemonLog}`);
+  throw new HozironError(
+    'daemon_unreachable',
+    `the daemon (pid ${pid}) did not answer within ${timeoutMs / 1000}s`,
+    `see ${home.daemonLog}`,
+  );
 }

@@ -12,7 +12,7 @@
 import type { RestorePlan, RestoreResult } from '../api/restore.js';
 import { restoreBackup } from '../backup/restore.js';
 import { HozironError } from '../errors.js';
-import { loadConfig, type LoadedConfig } from '../home/config.js';
+import { loadConfig } from '../home/config.js';
 import { resolveSource } from './archive-source.js';
 import type { BackupRunner } from './backup-runner.js';
 import type { DaemonContext } from './context.js';
@@ -38,7 +38,8 @@ export async function restoreLive(
     return restoreBackup(ctx.home, ctx.cfg, { source, confirm: false, verify, force: false, actor, daemonCheck: false });
   }
   if (ctx.restoring) throw new HozironError('conflict', 'a restore is already running');
-  if (runner.running) throw new HozironError('conflict', 'a backup is running in the daemon; retry when it has finished', 'see GET /v1/backup/status');
+  if (runner.running)
+    throw new HozironError('conflict', 'a backup is running in the daemon; retry when it has finished', 'see GET /v1/backup/status');
   ctx.restoring = true;
   ctx.log.info(`restore of ${source} started: serving 503 until it ends`);
   scheduler.stop();

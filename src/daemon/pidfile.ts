@@ -7,64 +7,13 @@
  * dead pid; both are recognised as stale (the pid no longer runs) and taken over by the next
  * `start`. Neither file is ever archived (`run/` is excluded from backups).
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { DaemonStatus } from '../api/daemon.js';
 import { HozironError, errnoCode } from '../errors.js';
-import { ensureDir, writeFileAtomic } from '../home/atomic.js';
+import { ensureDir, writeFileAtomic } from '../fsutil/atomic.js';
+import { isProcessAlive } from '../fsutil/process.js';
 import type { HomeLayout } from '../home/layout.js';
-
-export interface PidFileContent {
-  pid: number;
-  address: string;
-  started_at: string;
-}
-
-/** True when a process with this pid exists (EPERM means it exists but is not ours). */
-export function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-export function readPidFile(home: HomeLayout): PidFileContent | undefined {
-  const doc = readJson(home.pidFile) as Partial<PidFileContent> | undefined;
-  if (!doc || typeof doc.pid !== 'number' || typeof doc.address !== 'string' || typeof doc.started_at !== 'string') {
-    return undefined;
-  }
-  return { pid: doc.pid, address: doc.address, started_at: doc.started_at };
-}
-
-function lockOwner(home: HomeLayout): number | undefined {
-  const doc = readJson(home.daemonLock) as { pid?: unknown } | undefined;
-  return typeof doc?.pid === 'number' ? doc.pid : undefined;
-}
-
-/**
- * Whether a daemon runs on this home, and where. Read-only: it never removes anything, so a
- * restore or a status check cannot race a starting daemon. A daemon that holds the lock but
- * has not written its pid file yet (still starting) counts as running, without an address.
- */
-export function readDaemonStatus(home: HomeLayout): DaemonStatus {
-  const pid = readPidFile(home);
-  if (pid && isAlive(pid.pid)) return { running: true, pid: pid.pid, address: pid.address, started_at: pid.started_at };
-  const owner = lockOwner(home);
-  if (owner !== undefined && isAlive(owner)) return { running: true, pid: owner };
-  return { running: false };
-}
+import { lockOwner, readPidFile, type PidFileContent } from '../home/run.js';
 
 /**
  * Take the daemon lock of this home or throw `daemon_running`. A lock whose owner is dead
@@ -81,7 +30,7 @@ export async function acquireDaemonLock(home: HomeLayout): Promise<() => void> {
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw new HozironError('io', `cannot create ${home.daemonLock}: ${(err as Error).message}`);
       const owner = lockOwner(home);
-      if (owner !== undefined && isAlive(owner) && owner !== process.pid) {
+      if (owner !== undefined && isProcessAlive(owner) && owner !== process.pid) {
         const where = readPidFile(home);
         throw new HozironError(
           'daemon_running',
@@ -137,8 +86,4 @@ export function releaseDaemonLock(home: HomeLayout): void {
 /** Publish where the daemon listens (atomically: readers see the old file or the new one). */
 export async function writePidFile(home: HomeLayout, content: PidFileContent): Promise<void> {
   await writeFileAtomic(home.pidFile, `${JSON.stringify(content)}\n`, { mode: 0o600 });
-}
-
-export async function removePidFile(home: HomeLayout): Promise<void> {
-  if (readPidFile(home)?.pid === process.pid) await fs.rm(home.pidFile, { force: true });
 }

@@ -14,7 +14,7 @@ import type { BackupRunner } from './backup-runner.js';
 import type { DaemonContext } from './context.js';
 
 /** Delay before a missed slot's backup, so start-up finishes and health answers first. */
-export const MISSED_SLOT_DELAY_MS = 3000;
+const MISSED_SLOT_DELAY_MS = 3000;
 
 export class BackupScheduler {
   private cron: Cron | undefined;
@@ -73,7 +73,9 @@ export class BackupScheduler {
       return;
     }
     if (Math.max(...known) >= prev.getTime()) return;
-    this.ctx.log.info(`backup schedule: the slot of ${prev.toISOString()} was missed while the daemon was down; backing up in ${MISSED_SLOT_DELAY_MS / 1000}s`);
+    this.ctx.log.info(
+      `backup schedule: the slot of ${prev.toISOString()} was missed while the daemon was down; backing up in ${MISSED_SLOT_DELAY_MS / 1000}s`,
+    );
     this.catchUp = setTimeout(() => {
       this.catchUp = undefined;
       void this.runner

@@ -13,7 +13,7 @@ import { errorBody, statusFor, toHozironError } from './http-errors.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKvRoutes } from './routes/kv.js';
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export type RouteRegistrar = (app: FastifyInstance, ctx: DaemonContext) => void;
 

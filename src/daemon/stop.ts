@@ -5,7 +5,8 @@
  */
 import { HozironError } from '../errors.js';
 import type { HomeLayout } from '../home/layout.js';
-import { isAlive, readDaemonStatus } from './pidfile.js';
+import { isProcessAlive } from '../fsutil/process.js';
+import { readDaemonStatus } from '../home/run.js';
 
 export interface StopResult {
   was_running: boolean;
@@ -21,11 +22,11 @@ export async function stopDaemon(home: HomeLayout, timeoutMs: number): Promise<S
   try {
     process.kill(pid, 'SIGTERM');
   } catch (err) {
-    if (!isAlive(pid)) return { was_running: false };
+    if (!isProcessAlive(pid)) return { was_running: false };
     throw new HozironError('io', `cannot signal the daemon (pid ${pid}): ${(err as Error).message}`);
   }
   while (Date.now() - started < timeoutMs) {
-    if (!isAlive(pid)) return { was_running: true, pid, waited_ms: Date.now() - started };
+    if (!isProcessAlive(pid)) return { was_running: true, pid, waited_ms: Date.now() - started };
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new HozironError(

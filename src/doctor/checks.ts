@@ -6,14 +6,14 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { tempNameFor } from '../home/atomic.js';
+import { tempNameFor } from '../fsutil/temp.js';
 import { DATA_DIRS, type HomeLayout } from '../home/layout.js';
 import { AUDIT_SPEC, AuditLog } from '../stores/audit.js';
 import { KEYS_SPEC } from '../stores/keys.js';
 import { MEMORY_SPEC } from '../stores/memory.js';
 import { integrityCheck, openForCheck, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
 import { DAEMON_CHECKS } from './daemon-checks.js';
-import { registeredChecks, runChecks, type DoctorCheck, type DoctorContext, type DoctorReport, type Finding } from './doctor.js';
+import { runChecks, type DoctorCheck, type DoctorContext, type DoctorReport, type Finding } from './doctor.js';
 
 /**
  * Free space under which doctor warns, per filesystem (home and storage). 1 GiB: enough for
@@ -21,7 +21,7 @@ import { registeredChecks, runChecks, type DoctorCheck, type DoctorContext, type
  * home (~470 MB) needs roughly its own size again for a backup and twice for a restore.
  * HOZIRON_DOCTOR_MIN_FREE_BYTES overrides it.
  */
-export const DEFAULT_MIN_FREE_BYTES = 1024 ** 3;
+const DEFAULT_MIN_FREE_BYTES = 1024 ** 3;
 
 const ok = (message: string): Finding => ({ status: 'ok', message });
 const warn = (message: string): Finding => ({ status: 'warn', message });
@@ -174,7 +174,7 @@ const diskSpaceCheck: DoctorCheck = {
   },
 };
 
-export const BUILTIN_CHECKS: DoctorCheck[] = [
+const BUILTIN_CHECKS: DoctorCheck[] = [
   configCheck,
   layoutCheck,
   databaseCheck((h) => h.keysDb, KEYS_SPEC),
@@ -183,7 +183,12 @@ export const BUILTIN_CHECKS: DoctorCheck[] = [
   auditChainCheck,
   privateModeCheck('.env mode', ({ home }) => home.env, 0o600, fail),
   privateModeCheck('keys.db mode', ({ home }) => home.keysDb, 0o600, fail),
-  privateModeCheck('storage mode', ({ cfg }) => cfg?.storageDir, 0o700, (m) => warn(`${m}; the first backup creates it`)),
+  privateModeCheck(
+    'storage mode',
+    ({ cfg }) => cfg?.storageDir,
+    0o700,
+    (m) => warn(`${m}; the first backup creates it`),
+  ),
   storageWritableCheck,
   diskSpaceCheck,
   ...DAEMON_CHECKS,
@@ -191,5 +196,5 @@ export const BUILTIN_CHECKS: DoctorCheck[] = [
 
 /** Run the built-in checks, then any registered ones. */
 export function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
-  return runChecks([...BUILTIN_CHECKS, ...registeredChecks()], ctx);
+  return runChecks(BUILTIN_CHECKS, ctx);
 }

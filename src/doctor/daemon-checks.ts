@@ -5,15 +5,15 @@
  */
 import { Cron } from 'croner';
 import { listBackups } from '../backup/catalog.js';
-import { fetchHealth } from '../daemon/client.js';
-import { readDaemonStatus } from '../daemon/pidfile.js';
+import { fetchHealth } from '../api/client.js';
+import { readDaemonStatus } from '../home/run.js';
 import type { DoctorCheck, Finding } from './doctor.js';
 
 const ok = (message: string): Finding => ({ status: 'ok', message });
 const warn = (message: string): Finding => ({ status: 'warn', message });
 const fail = (message: string): Finding => ({ status: 'fail', message });
 
-export const daemonCheck: DoctorCheck = {
+const daemonCheck: DoctorCheck = {
   name: 'daemon',
   run: async ({ home }) => {
     const s = readDaemonStatus(home);
@@ -34,13 +34,13 @@ function describeAge(ms: number): string {
 }
 
 /** The schedule's period: the gap between its next two runs (for irregular ones, an estimate). */
-export function schedulePeriodMs(expr: string, from = new Date()): number | undefined {
+function schedulePeriodMs(expr: string, from = new Date()): number | undefined {
   if (expr === '') return undefined;
   const [a, b] = new Cron(expr, { timezone: 'UTC', paused: true }).nextRuns(2, from);
   return a && b ? b.getTime() - a.getTime() : undefined;
 }
 
-export const backupFreshnessCheck: DoctorCheck = {
+const backupFreshnessCheck: DoctorCheck = {
   name: 'newest backup',
   run: async ({ cfg }) => {
     if (!cfg) return warn('not checked: the config did not load');
@@ -50,11 +50,12 @@ export const backupFreshnessCheck: DoctorCheck = {
     const period = schedulePeriodMs(cfg.config.backup.schedule);
     if (period === undefined) return ok(`newest backup ${newest.id} is ${describeAge(age)} old (no schedule configured)`);
     if (age > 2 * period) {
-      return warn(`newest backup ${newest.id} is ${describeAge(age)} old: more than two schedule periods (${describeAge(period)} each); is the daemon running its schedule?`);
+      return warn(
+        `newest backup ${newest.id} is ${describeAge(age)} old: more than two schedule periods (${describeAge(period)} each); is the daemon running its schedule?`,
+      );
     }
     return ok(`newest backup ${newest.id} is ${describeAge(age)} old (schedule every ${describeAge(period)})`);
   },
 };
 
 export const DAEMON_CHECKS: DoctorCheck[] = [daemonCheck, backupFreshnessCheck];
-

@@ -10,14 +10,14 @@
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface Finding {
   status: CheckStatus;
   message: string;
 }
 
-export interface CheckResult extends Finding {
+interface CheckResult extends Finding {
   check: string;
 }
 
@@ -39,17 +39,6 @@ export interface DoctorReport {
   ok: boolean;
   summary: Record<CheckStatus, number>;
   checks: CheckResult[];
-}
-
-const extraChecks: DoctorCheck[] = [];
-
-/** Add a check that runs after the built-in ones. */
-export function registerCheck(check: DoctorCheck): void {
-  extraChecks.push(check);
-}
-
-export function registeredChecks(): readonly DoctorCheck[] {
-  return extraChecks;
 }
 
 export async function runChecks(checks: readonly DoctorCheck[], ctx: DoctorContext): Promise<DoctorReport> {

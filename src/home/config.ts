@@ -11,13 +11,13 @@ import { z } from 'zod';
 import { HozironError, errnoCode } from '../errors.js';
 import type { HomeLayout } from './layout.js';
 
-export const DEFAULTS = {
+const DEFAULTS = {
   server: { listen: '127.0.0.1:4200' },
   backup: { schedule: '0 2 * * *', retention: 7, storage_path: '', backup_on_shutdown: false },
 } as const;
 
 /** A 5-field cron expression, checked by croner; the empty string disables the schedule. */
-export function checkCron(expr: string): string | undefined {
+function checkCron(expr: string): string | undefined {
   if (expr === '') return undefined;
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5) return `a 5-field cron expression (minute hour day month weekday), not ${fields.length} fields`;
@@ -34,9 +34,7 @@ const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1
 });
 
 const configSchema = z.object({
-  server: z
-    .object({ listen: listenSchema.default(DEFAULTS.server.listen) })
-    .default({ ...DEFAULTS.server }),
+  server: z.object({ listen: listenSchema.default(DEFAULTS.server.listen) }).default({ ...DEFAULTS.server }),
   backup: z
     .object({
       schedule: z
@@ -53,7 +51,7 @@ const configSchema = z.object({
     .default({ ...DEFAULTS.backup }),
 });
 
-export type Config = z.infer<typeof configSchema>;
+type Config = z.infer<typeof configSchema>;
 
 export interface LoadedConfig {
   config: Config;
@@ -73,7 +71,7 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'a table';
-  return String(value);
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 function expectation(issue: z.core.$ZodIssue): string {
@@ -151,13 +149,17 @@ export function loadConfig(home: HomeLayout): LoadedConfig {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
-      throw new HozironError('home_missing', `no Hoziron home at ${home.root} (${file} not found)`, 'run `hoziron init` first, or pass --home');
+      throw new HozironError(
+        'home_missing',
+        `no Hoziron home at ${home.root} (${file} not found)`,
+        'run `hoziron init` first, or pass --home',
+      );
     }
     throw new HozironError('io', `cannot read ${file}: ${(err as Error).message}`);
   }
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    doc = parseToml(text);
   } catch (err) {
     const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : '';
     const what = (err as Error).message.split('\n')[0];

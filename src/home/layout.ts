@@ -6,15 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /** The data folders under `data/`, in the order the seed lists them. */
-export const DATA_DIRS = [
-  'agents',
-  'memory',
-  'workflows',
-  'schedules',
-  'competencies',
-  'skills',
-  'integrations',
-] as const;
+export const DATA_DIRS = ['agents', 'memory', 'workflows', 'schedules', 'competencies', 'skills', 'integrations'] as const;
 
 /** Top-level files of the home, home-relative. */
 export const HOME_FILES = {
@@ -28,14 +20,7 @@ export const HOME_FILES = {
 /** Backup scopes and what each holds, home-relative (directories end with '/'). */
 export type Scope = 'full' | 'agents';
 export const SCOPE_ITEMS: Record<Scope, readonly string[]> = {
-  full: [
-    HOME_FILES.config,
-    HOME_FILES.env,
-    HOME_FILES.keys,
-    HOME_FILES.audit,
-    HOME_FILES.memory,
-    ...DATA_DIRS.map((d) => `data/${d}/`),
-  ],
+  full: [HOME_FILES.config, HOME_FILES.env, HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory, ...DATA_DIRS.map((d) => `data/${d}/`)],
   agents: ['data/agents/', 'data/memory/', HOME_FILES.memory],
 };
 

@@ -71,8 +71,7 @@ export class MemoryStore {
 
   get(agent: string, key: string): KvEntry | undefined {
     const row = this.db.prepare('SELECT key, value, updated_at FROM kv WHERE agent = ? AND key = ?').get(agent, key) as
-      | { key: string; value: string; updated_at: string }
-      | undefined;
+      { key: string; value: string; updated_at: string } | undefined;
     return row && { key: row.key, value: JSON.parse(row.value) as unknown, updated_at: row.updated_at };
   }
 

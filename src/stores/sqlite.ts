@@ -7,11 +7,12 @@
 import { existsSync, promises as fs } from 'node:fs';
 import Database from 'better-sqlite3';
 import { HozironError } from '../errors.js';
-import { fsyncDir, tempNameFor } from '../home/atomic.js';
+import { fsyncDir } from '../fsutil/durable.js';
+import { tempNameFor } from '../fsutil/temp.js';
 import { dirname } from 'node:path';
 
 export type Db = Database.Database;
-export type Migration = (db: Db) => void;
+type Migration = (db: Db) => void;
 
 export interface StoreSpec {
   /** Name used in messages, e.g. "keys.db". */
@@ -57,7 +58,11 @@ export function openStore(path: string, spec: StoreSpec): Db {
   try {
     db = new Database(path, { fileMustExist: true });
   } catch (err) {
-    throw new HozironError('io', `cannot open ${spec.name} at ${path}: ${(err as Error).message}`, 'run `hoziron init`, or `hoziron doctor` to diagnose');
+    throw new HozironError(
+      'io',
+      `cannot open ${spec.name} at ${path}: ${(err as Error).message}`,
+      'run `hoziron init`, or `hoziron doctor` to diagnose',
+    );
   }
   try {
     applyPragmas(db, spec);
@@ -69,24 +74,12 @@ export function openStore(path: string, spec: StoreSpec): Db {
   return db;
 }
 
-/** Open a store read-only, without migrating (for checks on archived copies). */
-export function openStoreReadOnly(path: string, spec: StoreSpec): Db {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 10000');
-  return db;
-}
-
 /**
  * Create a new store at `path` atomically: built under a temporary name with its schema
  * (and whatever `seed` adds), closed, given `mode`, fsynced and renamed into place. Never
  * replaces an existing file.
  */
-export async function createStore(
-  path: string,
-  spec: StoreSpec,
-  mode: number,
-  seed?: (db: Db) => void,
-): Promise<void> {
+export async function createStore(path: string, spec: StoreSpec, mode: number, seed?: (db: Db) => void): Promise<void> {
   const tmp = tempNameFor(path);
   // Create the file first so it never exists, even briefly, with a wider mode.
   const handle = await fs.open(tmp, 'wx', mode);

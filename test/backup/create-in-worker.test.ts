@@ -75,7 +75,9 @@ describe('createBackupInWorker', () => {
     const h = home();
     const layout = new HomeLayout(h.home);
     const missing = join(h.dir, 'no-such-dir', 'out.tar.gz');
-    const err = await createBackupInWorker(layout, loadConfig(layout), { scope: 'full', actor: 'test', output: missing }).catch((e: unknown) => e);
+    const err = await createBackupInWorker(layout, loadConfig(layout), { scope: 'full', actor: 'test', output: missing }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(HozironError);
     expect(err).toMatchObject({
       code: 'usage',
@@ -104,7 +106,9 @@ describe('createBackupInWorker', () => {
          writeFileSync(dir + '/' + name, 'partial');
        process.exit(7);`,
     );
-    const err = await createBackupInWorker(layout, loadConfig(layout), { scope: 'full', actor: 'test' }, pathToFileURL(entry)).catch((e: unknown) => e);
+    const err = await createBackupInWorker(layout, loadConfig(layout), { scope: 'full', actor: 'test' }, pathToFileURL(entry)).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(HozironError);
     expect(err).toMatchObject({ code: 'internal', message: 'the backup stopped: its worker thread exited with code 7' });
     expect(readdirSync(h.storage).sort()).toEqual([`.hoziron-tmp-${process.pid}-0123abcd.verify`]);

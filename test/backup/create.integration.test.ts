@@ -30,8 +30,19 @@ describe('hoziron backup create', () => {
     expect(manifest.audit_head?.seq).toBeGreaterThan(0);
     const paths = manifest.files.map((f) => f.path).sort();
     expect(paths).toEqual(
-      ['.env', 'audit.db', 'config.toml', 'data/agents/alpha/agent.toml', 'data/agents/alpha/state.json', 'data/agents/beta/agent.toml',
-        'data/agents/beta/state.json', 'data/hoziron.db', 'data/memory/notes.md', 'data/workflows/daily.yaml', 'keys.db'].sort(),
+      [
+        '.env',
+        'audit.db',
+        'config.toml',
+        'data/agents/alpha/agent.toml',
+        'data/agents/alpha/state.json',
+        'data/agents/beta/agent.toml',
+        'data/agents/beta/state.json',
+        'data/hoziron.db',
+        'data/memory/notes.md',
+        'data/workflows/daily.yaml',
+        'keys.db',
+      ].sort(),
     );
     expect(manifest.dirs.map((d) => d.path)).toContain('data/memory/empty-folder');
     for (const f of manifest.files) {
@@ -126,7 +137,7 @@ describe('hoziron backup create', () => {
 
     // What a create killed while writing there left behind (a dead pid's temporary body) is
     // removed by the next create into that directory; the operator's own files are not.
-    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
     const leftover = join(dirname(target), `.hoziron-tmp-${deadPid}-0123abcd.body`);
     writeFileSync(leftover, 'half an archive');
     writeFileSync(join(dirname(target), 'notes.txt'), 'mine');

@@ -68,13 +68,13 @@ describe('backup retention, delete and prune', () => {
   it('lists an archive copied in and forgets one deleted by hand', async () => {
     h = makeHome();
     const a = await createJson(h, '--output', join(h.dir, 'outside.tar.gz'));
-    expect((await listJson(h))).toEqual([]);
+    expect(await listJson(h)).toEqual([]);
     const copy = join(h.storage, 'copied.tar.gz');
     writeFileSync(copy, readFileSync(a.path));
-    const listed = (await listJson(h));
+    const listed = await listJson(h);
     expect(listed.map((r) => [r.id, r.path, r.checksum])).toEqual([[a.id, copy, `sha256:${sha256(copy)}`]]);
     rmSync(copy);
-    expect((await listJson(h))).toEqual([]);
+    expect(await listJson(h)).toEqual([]);
     // Its summary sidecar is gone too after the next command.
     expect(storageNames(h).filter((n) => n.startsWith('copied'))).toEqual([]);
   });
@@ -85,7 +85,10 @@ describe('the backup lock', () => {
     h = makeHome();
     const holder = spawn('sleep', ['30']);
     try {
-      writeFileSync(join(h.storage, '.hoziron-backup.lock'), JSON.stringify({ pid: holder.pid, operation: 'create', started_at: new Date().toISOString(), token: 'x' }));
+      writeFileSync(
+        join(h.storage, '.hoziron-backup.lock'),
+        JSON.stringify({ pid: holder.pid, operation: 'create', started_at: new Date().toISOString(), token: 'x' }),
+      );
       const r = await h.cli('backup', 'create');
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^error: another backup operation is running: create \\(pid ${holder.pid}`, 'm'));
@@ -98,7 +101,10 @@ describe('the backup lock', () => {
 
   it('takes over a lock whose owner is dead', async () => {
     h = makeHome();
-    writeFileSync(join(h.storage, '.hoziron-backup.lock'), JSON.stringify({ pid: deadPid(), operation: 'create', started_at: '2026-01-01T00:00:00Z', token: 'x' }));
+    writeFileSync(
+      join(h.storage, '.hoziron-backup.lock'),
+      JSON.stringify({ pid: deadPid(), operation: 'create', started_at: '2026-01-01T00:00:00Z', token: 'x' }),
+    );
     const rec = await createJson(h);
     expect(existsSync(rec.path)).toBe(true);
     expect(existsSync(join(h.storage, '.hoziron-backup.lock'))).toBe(false);
@@ -118,7 +124,7 @@ describe('the backup lock', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(storageNames(h).some((n) => n.startsWith('.hoziron-tmp-'))).toBe(true);
-    expect((await listJson(h))).toEqual([]);
+    expect(await listJson(h)).toEqual([]);
     expect(storageNames(h)).toEqual([]);
     // And a locked command after it works; the streamed large file matches its manifest line.
     const rec = await createJson(h);

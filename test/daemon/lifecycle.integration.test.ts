@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDaemonStatus } from '../../src/daemon/pidfile.js';
+import { readDaemonStatus } from '../../src/home/run.js';
 import { BIN } from '../support/cli.js';
 import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
 
@@ -69,7 +69,10 @@ describe('daemon lifecycle', () => {
     writeFileSync(t.home.pidFile, JSON.stringify({ pid: process.pid, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
     const r = await t.cliAsync(['doctor', '--json']);
     const report = JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string }[] };
-    expect(report.checks.find((c) => c.check === 'daemon')).toMatchObject({ status: 'fail', message: expect.stringMatching(/does not answer/) });
+    expect(report.checks.find((c) => c.check === 'daemon')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/does not answer/),
+    });
     expect(r.code).toBe(1);
   });
 

@@ -47,7 +47,10 @@ describe('daemon schedule and shutdown backups', () => {
   it('a slot missed while the daemon was down runs once shortly after start', async () => {
     const t = home(['schedule = "0 2 * * *"']);
     // The daemon last handled a slot three days ago.
-    writeFileSync(t.home.backupState, JSON.stringify({ last_attempt: null, last_success: null, last_slot: new Date(Date.now() - 3 * 86400_000).toISOString() }));
+    writeFileSync(
+      t.home.backupState,
+      JSON.stringify({ last_attempt: null, last_success: null, last_slot: new Date(Date.now() - 3 * 86400_000).toISOString() }),
+    );
     const api = await startDaemon(t);
     expect(await waitFor(() => archives(t.home.defaultStorage).length === 1, 30_000)).toBe(true);
     let status = await api.request<BackupStatusResponse>('GET', '/v1/backup/status');

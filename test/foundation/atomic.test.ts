@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDir, isTempName, tempNameFor, writeFileAtomic } from '../../src/home/atomic.js';
+import { ensureDir, writeFileAtomic } from '../../src/fsutil/atomic.js';
+import { isTempName, tempNameFor } from '../../src/fsutil/temp.js';
 import { tempDir } from '../support/cli.js';
 
 const cleanups: (() => void)[] = [];

@@ -7,7 +7,7 @@ import { HozironError } from '../../src/errors.js';
 const home = new HomeLayout('/srv/hoziron');
 
 function load(text: string) {
-  return validateConfig(parse(text) as Record<string, unknown>, '/srv/hoziron/config.toml', home);
+  return validateConfig(parse(text), '/srv/hoziron/config.toml', home);
 }
 
 function problem(text: string): string {

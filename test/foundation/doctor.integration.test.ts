@@ -34,7 +34,18 @@ describe('hoziron doctor', () => {
     ]);
     expect(report.ok).toBe(true);
     expect(code).toBe(0);
-    for (const name of ['config', 'keys.db', 'audit.db', 'data/hoziron.db', 'audit chain', '.env mode', 'keys.db mode', 'storage mode', 'storage writable', 'disk space']) {
+    for (const name of [
+      'config',
+      'keys.db',
+      'audit.db',
+      'data/hoziron.db',
+      'audit chain',
+      '.env mode',
+      'keys.db mode',
+      'storage mode',
+      'storage writable',
+      'disk space',
+    ]) {
       expect(report.checks.map((c) => c.check)).toContain(name);
     }
     const human = await hz(template, ['doctor']);
@@ -57,7 +68,10 @@ describe('hoziron doctor', () => {
     setConfig(home, (t) => t.replace('[backup]\n', '[backup]\nretension = 3\n'));
     const { code, report } = await doctorJson(home);
     expect(code).toBe(0);
-    expect(report.checks.find((c) => c.check === 'config')).toMatchObject({ status: 'warn', message: expect.stringMatching(/backup\.retension/) });
+    expect(report.checks.find((c) => c.check === 'config')).toMatchObject({
+      status: 'warn',
+      message: expect.stringMatching(/backup\.retension/),
+    });
   });
 
   it('fails on a damaged database file', async () => {

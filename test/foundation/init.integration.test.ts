@@ -25,7 +25,8 @@ describe('hoziron init', () => {
     expect(existsSync(join(home, 'run'))).toBe(true);
     // The config is commented and holds every key with its default.
     const config = readFileSync(join(home, 'config.toml'), 'utf8');
-    for (const key of ['listen', 'schedule', 'retention', 'storage_path', 'backup_on_shutdown']) expect(config).toMatch(new RegExp(`^${key} =`, 'm'));
+    for (const key of ['listen', 'schedule', 'retention', 'storage_path', 'backup_on_shutdown'])
+      expect(config).toMatch(new RegExp(`^${key} =`, 'm'));
     expect(config).toMatch(/^# /m);
     // The memory database is in WAL mode; the audit log starts with its genesis event.
     const mem = new Database(join(home, 'data/hoziron.db'), { readonly: true });

@@ -10,9 +10,24 @@ const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
 /** The commands of SPEC §4, exactly. */
 const SPEC_COMMANDS = [
-  'init', 'start', 'stop', 'status', 'health', 'doctor',
-  'backup create', 'backup list', 'backup show', 'backup verify', 'backup delete', 'backup prune', 'backup restore',
-  'key create', 'key list', 'key revoke', 'audit verify', 'audit tail',
+  'init',
+  'start',
+  'stop',
+  'status',
+  'health',
+  'doctor',
+  'backup create',
+  'backup list',
+  'backup show',
+  'backup verify',
+  'backup delete',
+  'backup prune',
+  'backup restore',
+  'key create',
+  'key list',
+  'key revoke',
+  'audit verify',
+  'audit tail',
 ];
 
 function readmeRows(): string[] {

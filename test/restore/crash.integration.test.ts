@@ -25,7 +25,10 @@ type Snap = Record<string, string>;
 /** Does `home` equal `expected` (files other than audit.db exactly; audit.db by chain prefix)? */
 function matches(home: string, expected: Snap, auditEvents: unknown[]): boolean {
   const now = snapshotTree(home);
-  const keys = (s: Snap) => Object.keys(s).filter((k) => k !== 'audit.db' && !k.endsWith('-wal') && !k.endsWith('-shm')).sort();
+  const keys = (s: Snap) =>
+    Object.keys(s)
+      .filter((k) => k !== 'audit.db' && !k.endsWith('-wal') && !k.endsWith('-shm'))
+      .sort();
   if (JSON.stringify(keys(now)) !== JSON.stringify(keys(expected))) return false;
   for (const k of keys(expected)) if (now[k]!.replace(/^(\w+) \d+/, '$1') !== expected[k]!.replace(/^(\w+) \d+/, '$1')) return false;
   const events = dumpDb(join(home, 'audit.db')).events as unknown[];
@@ -74,7 +77,9 @@ describe('restore crash safety', () => {
     // Enough small files and database pages that a restore takes a while.
     for (let i = 0; i < 800; i++) writeFileSync(join(pristine, `data/memory/m-${i}.md`), `memory file ${i}\n`.repeat(20));
     const db = new Database(join(pristine, 'data/hoziron.db'));
-    const ins = db.prepare("INSERT INTO session_messages (agent, session, role, content, created_at) VALUES ('a', 's', 'user', ?, '2026-01-01T00:00:00Z')");
+    const ins = db.prepare(
+      "INSERT INTO session_messages (agent, session, role, content, created_at) VALUES ('a', 's', 'user', ?, '2026-01-01T00:00:00Z')",
+    );
     db.transaction(() => {
       for (let i = 0; i < 20_000; i++) ins.run(`message ${i} ${'x'.repeat(200)}`);
     })();
@@ -106,7 +111,7 @@ describe('restore crash safety', () => {
 
     // One uninterrupted restore gives the duration over which to spread the kills.
     await reset();
-    let started = Date.now();
+    const started = Date.now();
     const full = await cli(home, 'backup', 'restore', archive.path, '--confirm');
     const duration = Date.now() - started;
     expect(full.code, full.stderr).toBe(0);
@@ -131,7 +136,9 @@ describe('restore crash safety', () => {
   it('recovers from a kill at every stage of the swap: rolled back before the commit, forward after', async () => {
     for (const step of STEPS) {
       await fx.reset();
-      await runUntilKilled(['--home', fx.home, 'backup', 'restore', fx.archive, '--confirm'], 600_000, { HOZIRON_TEST_KILL_AT_SWAP_STEP: String(step) });
+      await runUntilKilled(['--home', fx.home, 'backup', 'restore', fx.archive, '--confirm'], 600_000, {
+        HOZIRON_TEST_KILL_AT_SWAP_STEP: String(step),
+      });
       expect(existsSync(join(fx.home, '.restore/journal.json')), `journal after a kill at swap step ${step}`).toBe(true);
       expect(await afterKill(fx, `a kill at swap step ${step}`)).toBe(step === 43 ? 'new' : 'old');
     }

@@ -44,7 +44,11 @@ describe('hoziron backup restore: round trip', () => {
     const r = await cli(home, 'backup', 'restore', record.path, '--confirm', '--json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { dry_run: boolean; safety_backup: { id: string; scope: string }; timings: { restore_ms: number } };
+    const result = JSON.parse(r.stdout) as {
+      dry_run: boolean;
+      safety_backup: { id: string; scope: string };
+      timings: { restore_ms: number };
+    };
     expect(result.dry_run).toBe(false);
 
     // Every file is byte-identical to the archived content (extracted by the system's tar);
@@ -124,7 +128,12 @@ describe('hoziron backup restore: round trip', () => {
       await waitForCleanup(home);
     }
     const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; scope: string }[];
-    expect(list.filter((b) => b.scope === 'pre-restore').map((b) => b.id).sort()).toEqual(safety.slice(1).sort());
+    expect(
+      list
+        .filter((b) => b.scope === 'pre-restore')
+        .map((b) => b.id)
+        .sort(),
+    ).toEqual(safety.slice(1).sort());
     expect(list.filter((b) => b.scope !== 'pre-restore').map((b) => b.id)).toEqual([record.id]);
     // Undo the last restore with one command: the newest safety backup holds the change made before it.
     expect((await cli(home, 'backup', 'restore', safety[3]!, '--confirm')).code).toBe(0);
@@ -135,7 +144,10 @@ describe('hoziron backup restore: round trip', () => {
     const home = await freshHome('daemon');
     const record = JSON.parse((await cli(home, 'backup', 'create', '--agents-only', '--json')).stdout) as { path: string };
     mkdirSync(join(home, 'run'), { recursive: true });
-    writeFileSync(join(home, 'run/hoziron.pid'), JSON.stringify({ pid: process.pid, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
+    writeFileSync(
+      join(home, 'run/hoziron.pid'),
+      JSON.stringify({ pid: process.pid, address: '127.0.0.1:1', started_at: new Date().toISOString() }),
+    );
     const before = snapshotTree(home);
     const r = await cli(home, 'backup', 'restore', record.path, '--confirm');
     expect(r.code).toBe(1);
@@ -151,7 +163,10 @@ describe('hoziron backup restore: versions', () => {
   it('refuses an archive of a newer format with a hint, before extracting', async () => {
     const home = await freshHome('format2');
     const files = baseFiles();
-    const path = writeArchive(join(tmp.dir, 'format2.tar.gz'), await tarBytes(entriesFor(files), { ...manifestFor(files, baseDirs), format: 2 }));
+    const path = writeArchive(
+      join(tmp.dir, 'format2.tar.gz'),
+      await tarBytes(entriesFor(files), { ...manifestFor(files, baseDirs), format: 2 }),
+    );
     const r = await cli(home, 'backup', 'restore', path, '--confirm');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/format 2 is newer/);
@@ -195,34 +210,73 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
     ['absolute path', withEntry({ name: '/tmp/hoziron-pwned', content: 'x' }), /absolute path/],
     ['.. traversal', withEntry({ name: 'data/memory/../../../outside/pwned', content: 'x' }), /'\.\.'/],
     ['symlink to outside', withEntry({ name: 'data/memory/link', type: 'symlink', linkname: '/tmp' }), /symbolic link/],
-    ['escape through a symlink', async () => {
-      const evil = { path: 'data/memory/link/pwned', content: 'x' };
-      return tarBytes([...entriesFor(files), { name: 'data/memory/link', type: 'symlink', linkname: '../../../outside' }, { name: evil.path, content: 'x' }], manifestFor([...files, evil], baseDirs));
-    }, /symbolic link/],
+    [
+      'escape through a symlink',
+      async () => {
+        const evil = { path: 'data/memory/link/pwned', content: 'x' };
+        return tarBytes(
+          [
+            ...entriesFor(files),
+            { name: 'data/memory/link', type: 'symlink', linkname: '../../../outside' },
+            { name: evil.path, content: 'x' },
+          ],
+          manifestFor([...files, evil], baseDirs),
+        );
+      },
+      /symbolic link/,
+    ],
     ['hard link', withEntry({ name: 'data/memory/hard', type: 'link', linkname: '/etc/passwd' }), /hard link/],
     ['device', withEntry({ name: 'data/memory/dev', type: 'block-device' }), /device/],
     ['FIFO', withEntry({ name: 'data/memory/fifo', type: 'fifo' }), /FIFO/],
     ['unlisted entry', withEntry({ name: 'data/memory/extra', content: 'x' }), /not listed/],
     ['duplicate entry', withEntry({ name: files[0]!.path, content: files[0]!.content }), /appears twice/],
-    ['size mismatch', async () => { const m = manifest(); m.files[2]!.size = 3; return tarBytes(entriesFor(files), m); }, /bytes but MANIFEST.json says 3/],
-    ['hash mismatch', async () => tarBytes(entriesFor(files.map((f) => ({ ...f, content: f.content.toUpperCase() }))), manifest()), /SHA-256/],
-    ['Unicode normalisation collision', async () => {
-      const fs2 = [...files, { path: 'data/memory/caf\u00e9', content: 'a' }, { path: 'data/memory/cafe\u0301', content: 'b' }];
-      return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
-    }, /collide/],
-    ['case-folding collision', async () => {
-      const fs2 = [...files, { path: 'data/memory/NOTES.md', content: 'a' }];
-      return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
-    }, /collide/],
-    ['pax/ustar size disagreement', async () => {
-      const e = entriesFor(files);
-      e[e.length - 1]!.pax = { size: '2' };
-      return tarBytes(e, manifest());
-    }, /disagree/],
-    ['path outside the scope', async () => {
-      const fs2 = [...files, { path: 'run/hoziron.pid', content: '1' }];
-      return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
-    }, /outside the agents backup scope/],
+    [
+      'size mismatch',
+      async () => {
+        const m = manifest();
+        m.files[2]!.size = 3;
+        return tarBytes(entriesFor(files), m);
+      },
+      /bytes but MANIFEST.json says 3/,
+    ],
+    [
+      'hash mismatch',
+      async () => tarBytes(entriesFor(files.map((f) => ({ ...f, content: f.content.toUpperCase() }))), manifest()),
+      /SHA-256/,
+    ],
+    [
+      'Unicode normalisation collision',
+      async () => {
+        const fs2 = [...files, { path: 'data/memory/caf\u00e9', content: 'a' }, { path: 'data/memory/cafe\u0301', content: 'b' }];
+        return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
+      },
+      /collide/,
+    ],
+    [
+      'case-folding collision',
+      async () => {
+        const fs2 = [...files, { path: 'data/memory/NOTES.md', content: 'a' }];
+        return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
+      },
+      /collide/,
+    ],
+    [
+      'pax/ustar size disagreement',
+      async () => {
+        const e = entriesFor(files);
+        e[e.length - 1]!.pax = { size: '2' };
+        return tarBytes(e, manifest());
+      },
+      /disagree/,
+    ],
+    [
+      'path outside the scope',
+      async () => {
+        const fs2 = [...files, { path: 'run/hoziron.pid', content: '1' }];
+        return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
+      },
+      /outside the agents backup scope/,
+    ],
     ['truncated archive', async () => 'truncate', /truncated/],
     ['bit-flipped archive', async () => 'flip', /corrupt|checksum mismatch|SHA-256/],
   ];
@@ -232,7 +286,10 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
       const path = join(tmp.dir, `hostile-${name.replace(/\W+/g, '-')}.tar.gz`);
       const built = await build();
       if (typeof built === 'string') {
-        const big = [...files, { path: 'data/memory/big.txt', content: Array.from({ length: 20_000 }, (_, i) => `line ${i * 7919}`).join('\n') }];
+        const big = [
+          ...files,
+          { path: 'data/memory/big.txt', content: Array.from({ length: 20_000 }, (_, i) => `line ${i * 7919}`).join('\n') },
+        ];
         writeArchive(path, await tarBytes(entriesFor(big), manifestFor(big, baseDirs)));
         const gz = readFileSync(path);
         if (built === 'truncate') writeFileSync(path, gz.subarray(0, gz.length - 3000));

@@ -29,7 +29,11 @@ const dest = () => join(sandbox.dir, 'stage');
 const archivePath = () => join(sandbox.dir, 'a.tar.gz');
 
 async function build(entries: RawEntry[], manifest: unknown, extraAfterGzip?: Buffer): Promise<string> {
-  return writeArchive(archivePath(), await tarBytes(entries, typeof manifest === 'string' ? manifest : (manifest as never)), extraAfterGzip);
+  return writeArchive(
+    archivePath(),
+    await tarBytes(entries, typeof manifest === 'string' ? manifest : (manifest as never)),
+    extraAfterGzip,
+  );
 }
 
 /** Stage with and without the checksum; both must refuse with `pattern` and leave no trace. */
@@ -77,13 +81,19 @@ describe('stageArchive', () => {
 
   it("refuses an entry that escapes with '..'", async () => {
     const files = baseFiles();
-    const path = await build([...entriesFor(files), { name: 'data/memory/../../../outside/pwned', content: 'x' }], manifestFor(files, baseDirs));
+    const path = await build(
+      [...entriesFor(files), { name: 'data/memory/../../../outside/pwned', content: 'x' }],
+      manifestFor(files, baseDirs),
+    );
     await expectRefused(path, /'\.\.'/);
   });
 
   it('refuses a symlink entry pointing outside the staged tree', async () => {
     const files = baseFiles();
-    const path = await build([...entriesFor(files), { name: 'data/memory/link', type: 'symlink', linkname: outside }], manifestFor(files, baseDirs));
+    const path = await build(
+      [...entriesFor(files), { name: 'data/memory/link', type: 'symlink', linkname: outside }],
+      manifestFor(files, baseDirs),
+    );
     await expectRefused(path, /"data\/memory\/link" is a symbolic link/);
   });
 
@@ -100,13 +110,20 @@ describe('stageArchive', () => {
 
   it('refuses a hard link entry', async () => {
     const files = baseFiles();
-    const path = await build([...entriesFor(files), { name: 'data/memory/hard', type: 'link', linkname: '/etc/passwd' }], manifestFor(files, baseDirs));
+    const path = await build(
+      [...entriesFor(files), { name: 'data/memory/hard', type: 'link', linkname: '/etc/passwd' }],
+      manifestFor(files, baseDirs),
+    );
     await expectRefused(path, /"data\/memory\/hard" is a hard link/);
   });
 
   it('refuses character device, block device and FIFO entries', async () => {
     const files = baseFiles();
-    for (const [type, what] of [['character-device', /character device/], ['block-device', /block device/], ['fifo', /FIFO/]] as const) {
+    for (const [type, what] of [
+      ['character-device', /character device/],
+      ['block-device', /block device/],
+      ['fifo', /FIFO/],
+    ] as const) {
       const path = await build([...entriesFor(files), { name: 'data/memory/dev', type }], manifestFor(files, baseDirs));
       await expectRefused(path, what);
     }
@@ -157,12 +174,18 @@ describe('stageArchive', () => {
 
   it('refuses names that collide after Unicode NFC normalisation', async () => {
     const files = [...baseFiles(), { path: 'data/memory/caf\u00e9.md', content: 'a' }, { path: 'data/memory/cafe\u0301.md', content: 'b' }];
-    await expectRefused(await build(entriesFor(files), manifestFor(files, baseDirs)), /collide after Unicode normalisation or case folding/);
+    await expectRefused(
+      await build(entriesFor(files), manifestFor(files, baseDirs)),
+      /collide after Unicode normalisation or case folding/,
+    );
   });
 
   it('refuses names that collide after case folding', async () => {
     const files = [...baseFiles(), { path: 'data/memory/Notes.MD', content: 'a' }];
-    await expectRefused(await build(entriesFor(files), manifestFor(files, baseDirs)), /collide after Unicode normalisation or case folding/);
+    await expectRefused(
+      await build(entriesFor(files), manifestFor(files, baseDirs)),
+      /collide after Unicode normalisation or case folding/,
+    );
   });
 
   it('refuses an entry whose pax size and ustar size disagree', async () => {
@@ -186,7 +209,10 @@ describe('stageArchive', () => {
   });
 
   it('refuses a truncated archive', async () => {
-    const files = [...baseFiles(), { path: 'data/memory/big.bin', content: Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)).toString('latin1') }];
+    const files = [
+      ...baseFiles(),
+      { path: 'data/memory/big.bin', content: Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)).toString('latin1') },
+    ];
     const path = await build(entriesFor(files), manifestFor(files, baseDirs));
     const gz = readFileSync(path);
     writeArchive(path, Buffer.alloc(0)); // rewrite below
@@ -224,7 +250,10 @@ describe('stageArchive', () => {
 
   it('refuses a manifest that lists paths outside its scope', async () => {
     const files = [...baseFiles(), { path: 'run/hoziron.pid', content: '1' }];
-    await expectRefused(await build(entriesFor(files), manifestFor(files, baseDirs)), /"run\/hoziron.pid", which is outside the agents backup scope/);
+    await expectRefused(
+      await build(entriesFor(files), manifestFor(files, baseDirs)),
+      /"run\/hoziron.pid", which is outside the agents backup scope/,
+    );
     const full = [{ path: 'config.toml', content: '' }];
     await expectRefused(await build(entriesFor(full, []), manifestFor(full, [], 'agents')), /outside the agents backup scope/);
   });
@@ -233,22 +262,30 @@ describe('stageArchive', () => {
     const files = baseFiles();
     const m = { ...manifestFor(files, baseDirs), format: 2 };
     const path = await build(entriesFor(files), m);
-    await expect(stageArchive(path, dest(), { verifyChecksum: true })).rejects.toMatchObject({ code: 'unsupported_version', hint: /upgrade/ });
+    await expect(stageArchive(path, dest(), { verifyChecksum: true })).rejects.toMatchObject({
+      code: 'unsupported_version',
+      hint: /upgrade/,
+    });
     await expect(readManifest(path)).rejects.toThrow(/format 2 is newer/);
   });
 
   it('refuses a database that fails integrity_check and an audit chain that misses its head', async () => {
     const good = join(sandbox.dir, 'good.db');
     const db = new Database(good);
-    db.exec("CREATE TABLE t (x TEXT); CREATE INDEX tx ON t (x);");
-    db.transaction(() => { for (let i = 0; i < 3000; i++) db.prepare('INSERT INTO t VALUES (?)').run(`row ${i} ${'y'.repeat(40)}`); })();
+    db.exec('CREATE TABLE t (x TEXT); CREATE INDEX tx ON t (x);');
+    db.transaction(() => {
+      for (let i = 0; i < 3000; i++) db.prepare('INSERT INTO t VALUES (?)').run(`row ${i} ${'y'.repeat(40)}`);
+    })();
     db.close();
     const bytes = readFileSync(good);
     const broken = Buffer.from(bytes);
     // Damage the middle of the file (b-tree pages), keep the header page intact.
     broken.fill(0xab, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 2000);
     const files = [{ path: 'data/hoziron.db', content: broken }];
-    await expectRefused(await build(entriesFor(files, [{ path: 'data' }]), manifestFor(files, [{ path: 'data' }])), /data\/hoziron.db fails PRAGMA integrity_check|data\/hoziron.db/);
+    await expectRefused(
+      await build(entriesFor(files, [{ path: 'data' }]), manifestFor(files, [{ path: 'data' }])),
+      /data\/hoziron.db fails PRAGMA integrity_check|data\/hoziron.db/,
+    );
 
     const auditPath = join(sandbox.dir, 'audit.db');
     await AuditLog.create(auditPath);

@@ -20,7 +20,7 @@ export function registerAudit(program: Command, app: App): void {
     .description('verify the hash chain of audit.db from genesis; names the first bad sequence number')
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
-      const { verifyAuditTrail } = await import('../../home/audit-report.js');
+      const { verifyAuditTrail } = await import('../../admin/audit-report.js');
       const { home } = await app.open();
       const report = verifyAuditTrail(home);
       if (opts.json) app.printJson(report);
@@ -28,7 +28,9 @@ export function registerAudit(program: Command, app: App): void {
         throw new HozironError(
           'integrity',
           `audit chain broken at seq ${report.first_bad_seq}: ${report.reason}`,
-          report.count > 0 ? `events 1 to ${report.count} verify; the trail has been altered or damaged from seq ${report.first_bad_seq} on` : undefined,
+          report.count > 0
+            ? `events 1 to ${report.count} verify; the trail has been altered or damaged from seq ${report.first_bad_seq} on`
+            : undefined,
         );
       }
       if (!opts.json) app.print(`audit chain ok: ${report.count} events, head seq ${report.head!.seq} (${report.head!.hash})`);
@@ -40,7 +42,7 @@ export function registerAudit(program: Command, app: App): void {
     .option('-n <count>', 'how many events', parseCount, 20)
     .option('--json', 'print one JSON document')
     .action(async (opts: { n: number; json?: boolean }) => {
-      const { tailAuditTrail } = await import('../../home/audit-report.js');
+      const { tailAuditTrail } = await import('../../admin/audit-report.js');
       const { home } = await app.open();
       const events = tailAuditTrail(home, opts.n);
       if (opts.json) {

@@ -28,7 +28,9 @@ function renderArchive(r: RestorePlan | RestoreResult): string[] {
 }
 
 function renderPlan(p: RestorePlan): string {
-  const head = p.restorable ? 'Dry run: the archive is sound and would be restored.' : `Dry run: the archive is sound, but a restore would be refused: ${p.refusal}.`;
+  const head = p.restorable
+    ? 'Dry run: the archive is sound and would be restored.'
+    : `Dry run: the archive is sound, but a restore would be refused: ${p.refusal}.`;
   return [head, ...renderArchive(p), ...renderChanges(p.changes), 'Nothing was changed. Run again with --confirm to restore.'].join('\n');
 }
 

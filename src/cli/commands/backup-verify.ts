@@ -35,7 +35,11 @@ export function registerBackupVerify(program: Command, app: App): void {
       } catch (err) {
         progress.stop();
         if (opts.json && isHozironError(err)) {
-          app.printJson({ ok: false, target: idOrFile, error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } });
+          app.printJson({
+            ok: false,
+            target: idOrFile,
+            error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) },
+          });
         }
         throw err;
       }

@@ -9,13 +9,15 @@ export function registerHealth(program: Command, app: App): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
       const home = await app.runPreflights();
-      const { readPidFile } = await import('../../daemon/pidfile.js');
-      const { fetchHealth } = await import('../../daemon/client.js');
+      const { readPidFile } = await import('../../home/run.js');
+      const { fetchHealth } = await import('../../api/client.js');
       // Where the daemon says it listens; else where the config says it should.
-      const address = readPidFile(home)?.address ?? (() => {
-        const { host, port } = app.config().listen;
-        return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      })();
+      const address =
+        readPidFile(home)?.address ??
+        (() => {
+          const { host, port } = app.config().listen;
+          return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+        })();
       const h = await fetchHealth(address);
       if (opts.json) app.printJson({ address, ...h });
       else app.print(`${h.status}: hoziron ${h.version}, pid ${h.pid}, up ${h.uptime_seconds}s, http://${address}`);

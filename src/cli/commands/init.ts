@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { HozironError } from '../../errors.js';
 import type { App } from '../app.js';
-import type { InitResult } from '../../home/init.js';
+import type { InitResult } from '../../admin/init.js';
 
 function renderInit(r: InitResult): string {
   if (!r.created) {
@@ -48,7 +48,7 @@ export function registerInit(program: Command, app: App): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
       const home = await app.runPreflights();
-      const { initHome } = await import('../../home/init.js');
+      const { initHome } = await import('../../admin/init.js');
       const r = await initHome(home);
       if (!r.created) {
         // An initialised home is never changed, but its config is still checked: init must
@@ -57,7 +57,11 @@ export function registerInit(program: Command, app: App): void {
           app.config();
         } catch (err) {
           if (err instanceof HozironError) {
-            throw new HozironError(err.code, err.message, `${home.root} is initialised and init changed nothing; ${err.hint ?? 'fix config.toml'}`);
+            throw new HozironError(
+              err.code,
+              err.message,
+              `${home.root} is initialised and init changed nothing; ${err.hint ?? 'fix config.toml'}`,
+            );
           }
           throw err;
         }

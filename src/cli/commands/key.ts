@@ -13,7 +13,7 @@ export function registerKey(program: Command, app: App): void {
     .option('--name <name>', 'a label for the key')
     .option('--json', 'print one JSON document')
     .action(async (opts: { role: string; name?: string; json?: boolean }) => {
-      const { checkRole, createApiKey } = await import('../../home/key-admin.js');
+      const { checkRole, createApiKey } = await import('../../admin/key-admin.js');
       checkRole(opts.role);
       const { home } = await app.open();
       const k = createApiKey(home, opts.role, opts.name, 'cli');
@@ -35,7 +35,7 @@ export function registerKey(program: Command, app: App): void {
     .description('list API keys (never shows tokens)')
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
-      const { listApiKeys } = await import('../../home/key-admin.js');
+      const { listApiKeys } = await import('../../admin/key-admin.js');
       const { home } = await app.open();
       const keys = listApiKeys(home);
       if (opts.json) {
@@ -61,7 +61,7 @@ export function registerKey(program: Command, app: App): void {
     .argument('<id>', 'key id (see `hoziron key list`)')
     .option('--json', 'print one JSON document')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const { revokeApiKey } = await import('../../home/key-admin.js');
+      const { revokeApiKey } = await import('../../admin/key-admin.js');
       const { home } = await app.open();
       const { key: k, changed } = revokeApiKey(home, id, 'cli');
       if (opts.json) app.printJson({ ...k, changed });

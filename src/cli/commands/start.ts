@@ -15,7 +15,7 @@ export function registerStart(program: Command, app: App): void {
         await serveForeground(home, cfg);
         return;
       }
-      const { readDaemonStatus } = await import('../../daemon/pidfile.js');
+      const { readDaemonStatus } = await import('../../home/run.js');
       const status = readDaemonStatus(home);
       if (status.running) {
         const { HozironError } = await import('../../errors.js');

@@ -9,7 +9,7 @@ export function registerStatus(program: Command, app: App): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
       const home = await app.runPreflights();
-      const { readDaemonStatus } = await import('../../daemon/pidfile.js');
+      const { readDaemonStatus } = await import('../../home/run.js');
       const s = readDaemonStatus(home);
       if (opts.json) {
         app.printJson(s);
@@ -19,7 +19,9 @@ export function registerStatus(program: Command, app: App): void {
         app.print(`hoziron daemon: not running (home ${home.root})`);
         return;
       }
-      const since = s.started_at ? `, since ${s.started_at} (up ${Math.round((Date.now() - Date.parse(s.started_at)) / 1000)}s)` : ' (starting)';
+      const since = s.started_at
+        ? `, since ${s.started_at} (up ${Math.round((Date.now() - Date.parse(s.started_at)) / 1000)}s)`
+        : ' (starting)';
       app.print(`hoziron daemon: running, pid ${s.pid}${s.address ? `, listening on http://${s.address}` : ''}${since}`);
     });
 }

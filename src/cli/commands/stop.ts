@@ -23,12 +23,19 @@ export function registerStop(program: Command, app: App): void {
       }
       if (opts.timeout !== undefined) {
         timeoutS = Number(opts.timeout);
-        if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new HozironError('usage', `--timeout must be a positive number of seconds, not ${opts.timeout}`);
+        if (!Number.isFinite(timeoutS) || timeoutS <= 0)
+          throw new HozironError('usage', `--timeout must be a positive number of seconds, not ${opts.timeout}`);
       }
       const { stopDaemon } = await import('../../daemon/stop.js');
-      if (!opts.json && timeoutS === SHUTDOWN_BACKUP_TIMEOUT_S) app.print('stopping the daemon (it takes a backup first: backup_on_shutdown = true)...');
+      if (!opts.json && timeoutS === SHUTDOWN_BACKUP_TIMEOUT_S)
+        app.print('stopping the daemon (it takes a backup first: backup_on_shutdown = true)...');
       const r = await stopDaemon(home, timeoutS * 1000);
       if (opts.json) app.printJson(r);
-      else app.print(r.was_running ? `hoziron daemon stopped (pid ${r.pid}, ${((r.waited_ms ?? 0) / 1000).toFixed(1)}s)` : 'hoziron daemon is not running');
+      else
+        app.print(
+          r.was_running
+            ? `hoziron daemon stopped (pid ${r.pid}, ${((r.waited_ms ?? 0) / 1000).toFixed(1)}s)`
+            : 'hoziron daemon is not running',
+        );
     });
 }

@@ -6,12 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type {
-  BackupCreateRequest,
-  BackupShowResponse,
-  BackupStatusResponse,
-  BackupVerifyRequest,
-} from '../../api/daemon.js';
+import type { BackupCreateRequest, BackupShowResponse, BackupStatusResponse, BackupVerifyRequest } from '../../api/daemon.js';
 import type { BackupRecord } from '../../api/types.js';
 import { findCatalogEntry, listBackups } from '../../backup/catalog.js';
 import { deleteBackup } from '../../backup/retention.js';

@@ -4,13 +4,7 @@
  * answer is sent, so an acknowledged write is durable and is in any backup started after it.
  */
 import type { FastifyInstance } from 'fastify';
-import type {
-  KvEntryResponse,
-  KvListResponse,
-  KvPutRequest,
-  SessionAppendRequest,
-  SessionMessageResponse,
-} from '../../api/daemon.js';
+import type { KvEntryResponse, KvListResponse, KvPutRequest, SessionAppendRequest, SessionMessageResponse } from '../../api/daemon.js';
 import { HozironError } from '../../errors.js';
 import type { DaemonContext } from '../context.js';
 
@@ -61,15 +55,11 @@ export function registerKvRoutes(app: FastifyInstance, ctx: DaemonContext): void
     },
   );
 
-  app.delete<{ Params: KeyParams }>(
-    '/v1/agents/:agent/kv/:key',
-    { config, schema: { params: keyParams } },
-    async (request, reply) => {
-      const { agent, key } = request.params;
-      if (!ctx.memory.delete(agent, key)) throw new HozironError('not_found', `agent ${agent} has no key ${JSON.stringify(key)}`);
-      return reply.status(204).send();
-    },
-  );
+  app.delete<{ Params: KeyParams }>('/v1/agents/:agent/kv/:key', { config, schema: { params: keyParams } }, async (request, reply) => {
+    const { agent, key } = request.params;
+    if (!ctx.memory.delete(agent, key)) throw new HozironError('not_found', `agent ${agent} has no key ${JSON.stringify(key)}`);
+    return reply.status(204).send();
+  });
 
   app.get<{ Params: AgentParams }>(
     '/v1/agents/:agent/kv',

@@ -58,10 +58,18 @@ export async function tarBytes(entries: RawEntry[], manifest?: ManifestLike | st
   const chunks: Buffer[] = [];
   p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((r) => p.on('end', () => r()));
-  const all: RawEntry[] = manifest === undefined ? entries : [{ name: 'MANIFEST.json', content: typeof manifest === 'string' ? manifest : JSON.stringify(manifest), mode: 0o600 }, ...entries];
+  const all: RawEntry[] =
+    manifest === undefined
+      ? entries
+      : [{ name: 'MANIFEST.json', content: typeof manifest === 'string' ? manifest : JSON.stringify(manifest), mode: 0o600 }, ...entries];
   for (const e of all) {
     const content = e.content === undefined ? undefined : Buffer.from(e.content);
-    const header: Partial<Header> & { name: string } = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(0) };
+    const header: Partial<Header> & { name: string } = {
+      name: e.name,
+      type: e.type ?? 'file',
+      mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(0),
+    };
     if (e.linkname) header.linkname = e.linkname;
     if (e.pax) header.pax = e.pax;
     if (content) header.size = e.size ?? content.length;
@@ -95,7 +103,10 @@ export function baseFiles(): { path: string; content: string; mode?: number }[] 
 }
 export const baseDirs = [{ path: 'data' }, { path: 'data/agents' }, { path: 'data/agents/a1' }, { path: 'data/memory' }];
 
-export function entriesFor(files: { path: string; content: string | Buffer; mode?: number }[], dirs: { path: string; mode?: number }[] = baseDirs): RawEntry[] {
+export function entriesFor(
+  files: { path: string; content: string | Buffer; mode?: number }[],
+  dirs: { path: string; mode?: number }[] = baseDirs,
+): RawEntry[] {
   return [
     ...dirs.map((d): RawEntry => ({ name: d.path, type: 'directory', mode: d.mode ?? 0o755 })),
     ...files.map((f): RawEntry => ({ name: f.path, content: f.content, mode: f.mode ?? 0o644 })),

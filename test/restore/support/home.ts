@@ -54,7 +54,10 @@ export function snapshotTree(root: string, skip: string[] = ['backups', 'run']):
         out[r] = `dir ${mode}`;
         walk(r);
       } else if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(join(root, r))}`;
-      else out[r] = `file ${mode} ${createHash('sha256').update(readFileSync(join(root, r))).digest('hex')}`;
+      else
+        out[r] = `file ${mode} ${createHash('sha256')
+          .update(readFileSync(join(root, r)))
+          .digest('hex')}`;
     }
   };
   walk('');

@@ -16,9 +16,10 @@ import { HozironError, errnoCode } from '../errors.js';
 import { AuditLog } from '../stores/audit.js';
 import { KeyStore, type CreatedKey } from '../stores/keys.js';
 import { MemoryStore } from '../stores/memory.js';
-import { ensureDir, writeFileAtomic } from './atomic.js';
-import { renderDefaultConfig } from './config.js';
-import { DATA_DIRS, HOME_FILES, type HomeLayout } from './layout.js';
+import { ensureDir, writeFileAtomic } from '../fsutil/atomic.js';
+import { renderDefaultConfig } from '../home/config.js';
+import { DATA_DIRS, HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { exists } from '../fsutil/exists.js';
 
 export interface InitResult {
   home: string;
@@ -35,7 +36,7 @@ export interface InitResult {
 }
 
 /** The commented `.env` written by init: no secrets, only how to add them. */
-export const ENV_TEMPLATE = `# Hoziron secrets, one KEY=value per line (dotenv format).
+const ENV_TEMPLATE = `# Hoziron secrets, one KEY=value per line (dotenv format).
 # This file is mode 0600 and is included in full backups: treat archives as secret too.
 # Example:
 # PROVIDER_API_KEY=...
@@ -52,16 +53,6 @@ function layoutDirs(home: HomeLayout): { rel: string; mode: number }[] {
     { path: home.defaultStorage, mode: 0o700 },
   ];
   return dirs.map((d) => ({ rel: relative(home.root, d.path), mode: d.mode }));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
 }
 
 /** Run `make` unless `path` exists; a concurrent creator winning the race counts as "existed". */
@@ -125,11 +116,7 @@ export async function initHome(home: HomeLayout): Promise<InitResult> {
   if (await createUnlessPresent(home.memoryDb, () => MemoryStore.create(home.memoryDb))) made(HOME_FILES.memory);
 
   // Last: its presence says "this home is complete".
-  if (
-    await createUnlessPresent(home.config, () =>
-      writeFileAtomic(home.config, renderDefaultConfig(), { mode: 0o600, exclusive: true }),
-    )
-  ) {
+  if (await createUnlessPresent(home.config, () => writeFileAtomic(home.config, renderDefaultConfig(), { mode: 0o600, exclusive: true }))) {
     made(HOME_FILES.config);
   }
   result.created = result.created_paths.length > 0;

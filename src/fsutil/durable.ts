@@ -1,5 +1,6 @@
 /**
- * Making a freshly written tree durable before it is swapped into the home. On Linux one
+ * Durability: fsync of a directory (so a rename or unlink inside it survives a crash), of a
+ * file, and of a whole tree. Making a freshly written tree durable before it is swapped into the home. On Linux one
  * `syncfs(2)` (through `sync -f`) flushes every file and directory of the tree in a single
  * call, which the kernel batches far better than 20,000 separate fsyncs; elsewhere every file
  * and directory is fsynced, many at once through the thread pool.
@@ -11,6 +12,16 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const CONCURRENCY = 32;
+
+/** fsync a directory so that a rename or unlink inside it is durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 
 async function fsyncPath(path: string, isDir: boolean): Promise<void> {
   const handle = await fs.open(path, isDir ? fsc.O_RDONLY | fsc.O_DIRECTORY : fsc.O_RDONLY);
@@ -27,7 +38,7 @@ export async function fsyncFile(path: string): Promise<void> {
 }
 
 /** fsync every file and directory under `dir` (and `dir` itself), CONCURRENCY at a time. */
-export async function fsyncTree(dir: string): Promise<void> {
+async function fsyncTree(dir: string): Promise<void> {
   const queue: [string, boolean][] = [];
   const walk = async (d: string): Promise<void> => {
     queue.push([d, true]);

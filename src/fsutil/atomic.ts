@@ -2,39 +2,12 @@
  * Atomic, durable file writes. A file is written to a temporary name beside its target,
  * fsynced, renamed over the target and the directory fsynced, so after a crash at any line
  * the target holds either its old bytes or its new bytes, never a mix. A leftover temporary
- * file (`.<name>.tmp-<pid>-<n>`) is harmless and never read.
+ * file (`temp.ts`) is harmless and never read.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs, constants as fsc, openSync, closeSync, fsyncSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-
-/** Temporary sibling name for `target`; recognisable by `isTempName`. */
-export function tempNameFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-export function isTempName(name: string): boolean {
-  return /^\..+\.tmp-\d+-[0-9a-f]{8}$/.test(name);
-}
-
-/** fsync a directory so that a rename or unlink inside it is durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+import { promises as fs } from 'node:fs';
+import { fsyncDir } from './durable.js';
+import { dirname } from 'node:path';
+import { tempNameFor } from './temp.js';
 
 export interface WriteOptions {
   /** File mode of the new file (default 0o644). */
@@ -44,11 +17,7 @@ export interface WriteOptions {
 }
 
 /** Write `data` to `target` atomically and durably. */
-export async function writeFileAtomic(
-  target: string,
-  data: string | Uint8Array,
-  options: WriteOptions = {},
-): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
   const mode = options.mode ?? 0o644;
   const tmp = tempNameFor(target);
   const handle = await fs.open(tmp, 'wx', mode);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { HozironError } from '../errors.js';
 import { AuditLog, type AuditEvent, type ChainReport } from '../stores/audit.js';
-import type { HomeLayout } from './layout.js';
+import type { HomeLayout } from '../home/layout.js';
 
 function requireAuditDb(home: HomeLayout): void {
   if (!existsSync(home.auditDb)) {

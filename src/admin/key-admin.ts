@@ -7,7 +7,7 @@
 import { HozironError } from '../errors.js';
 import { AuditLog } from '../stores/audit.js';
 import { KeyStore, ROLES, isRole, type CreatedKey, type KeyInfo } from '../stores/keys.js';
-import type { HomeLayout } from './layout.js';
+import type { HomeLayout } from '../home/layout.js';
 
 function withKeys<T>(home: HomeLayout, fn: (keys: KeyStore) => T): T {
   const keys = KeyStore.open(home.keysDb);

@@ -6,7 +6,7 @@
 import type { HealthResponse } from '../api/daemon.js';
 import { HozironError } from '../errors.js';
 
-export function baseUrl(address: string): string {
+function baseUrl(address: string): string {
   return `http://${address}`;
 }
 
@@ -17,7 +17,11 @@ export async function fetchHealth(address: string, timeoutMs = 5000): Promise<He
     res = await fetch(`${baseUrl(address)}/v1/health`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new HozironError('daemon_unreachable', `the daemon does not answer at http://${address} (${why})`, 'see `hoziron status` and run/daemon.log');
+    throw new HozironError(
+      'daemon_unreachable',
+      `the daemon does not answer at http://${address} (${why})`,
+      'see `hoziron status` and run/daemon.log',
+    );
   }
   if (!res.ok) {
     throw new HozironError('daemon_unreachable', `the daemon at http://${address} answered health with HTTP ${res.status}`);
