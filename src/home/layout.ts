@@ -2,7 +2,6 @@
  * The layout of a Hoziron home (SPEC §2). This is the only module that knows where things
  * live: every other module asks a `HomeLayout` for a path instead of joining strings.
  */
-import '../backup/catalog.js'; // deliberate layer violation: home/ must not import the backup core
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
