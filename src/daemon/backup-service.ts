@@ -5,6 +5,7 @@
  * the shutdown backup before the databases are closed — `hoziron stop` waits for it.
  */
 import { BackupRunner } from './backup-runner.js';
+import { clockFromEnv } from './clock.js';
 import type { DaemonContext } from './context.js';
 import type { DaemonService } from './daemon.js';
 import { backupRoutes } from './routes/backup.js';
@@ -18,7 +19,7 @@ export function createBackupService(): DaemonService {
     name: 'backups',
     prepare(ctx: DaemonContext) {
       runner = new BackupRunner(ctx);
-      scheduler = new BackupScheduler(ctx, runner);
+      scheduler = new BackupScheduler(ctx, runner, clockFromEnv());
       const backup = backupRoutes(runner, scheduler);
       const restore = restoreRoutes(runner, scheduler);
       return (app, c) => {

@@ -62,7 +62,8 @@ describe('hoziron backup create', () => {
 
     // Python's tarfile reads it too.
     const py = sh('python3', ['-c', 'import sys,tarfile; t=tarfile.open(sys.argv[1]); print(t.getnames()[0])', rec.path]);
-    if (py.code === 0) expect(py.stdout.trim()).toBe('MANIFEST.json');
+    expect(py.code, py.stderr).toBe(0);
+    expect(py.stdout.trim()).toBe('MANIFEST.json');
 
     // The list shows it, newest first, with the seed's table.
     expect((await listJson(h)).map((r) => r.id)).toEqual([rec.id]);

@@ -17,7 +17,7 @@ export interface TestHome {
   home: HomeLayout;
   adminToken: string;
   cli: (args: string[]) => CliResult;
-  cliAsync: (args: string[]) => Promise<CliResult>;
+  cliAsync: (args: string[], env?: Record<string, string>) => Promise<CliResult>;
   /** Run the CLI without blocking the test worker (spawnSync would stall vitest's RPC). */
   /** Mint a key of a role directly in keys.db (the daemon reads it on each request). */
   token: (role: 'viewer' | 'operator' | 'admin') => string;
@@ -39,7 +39,7 @@ export function makeHome(backupToml: string[] = []): TestHome {
   }
   writeFileSync(home.config, config);
   const cli = (args: string[]) => runCli(['--home', dir, ...args]);
-  const cliAsync = (args: string[]) => runCliAsync(['--home', dir, ...args]);
+  const cliAsync = (args: string[], env?: Record<string, string>) => runCliAsync(['--home', dir, ...args], { env });
   const token = (role: 'viewer' | 'operator' | 'admin') => {
     const keys = KeyStore.open(home.keysDb);
     try {
@@ -88,9 +88,9 @@ export class ApiClient {
   }
 }
 
-/** Start the daemon of `t` in the background; returns a client holding the admin token. */
-export async function startDaemon(t: TestHome): Promise<ApiClient> {
-  const r = await t.cliAsync(['start', '--json']);
+/** Start the daemon of `t` in the background (`env` added to its environment); returns a client holding the admin token. */
+export async function startDaemon(t: TestHome, env?: Record<string, string>): Promise<ApiClient> {
+  const r = await t.cliAsync(['start', '--json'], env);
   if (r.code !== 0) throw new Error(`start failed: ${r.stderr}`);
   const { address } = JSON.parse(r.stdout) as { address: string };
   return new ApiClient(address, t.adminToken);
