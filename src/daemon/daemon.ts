@@ -39,44 +39,61 @@ function formatAddress(info: AddressInfo): string {
   return info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
 }
 
-export async function runDaemon(
-  home: HomeLayout,
-  cfg: LoadedConfig,
-  opts: { log?: DaemonLog; services?: DaemonService[]; handleSignals?: boolean } = {},
-): Promise<RunningDaemon> {
-  const log = opts.log ?? new DaemonLog();
-  const services = opts.services ?? [];
-  await acquireDaemonLock(home);
-  // Signals are handled from here on: one that arrives while starting is honoured as soon
-  // as the daemon is up (stopping it cleanly), rather than killing it half-started.
-  let stopFn: ((reason: string) => Promise<void>) | undefined;
-  let requested: string | undefined;
-  let stopping: Promise<void> | undefined;
-  const onTerm = () => {
-    if (!stopFn) return void (requested ??= 'SIGTERM');
-    if (stopping) log.info('SIGTERM: already stopping (waiting for requests and the shutdown backup)');
-    void stopFn('SIGTERM');
+/**
+ * Signal handling from the moment the lock is held: a signal that arrives while starting is
+ * remembered and honoured once the daemon is up (stopping it cleanly) rather than killing it
+ * half-started. A second Ctrl-C means "now": exit without waiting. Only temporary files can
+ * be left (a shutdown backup's archive appears only when complete), and the WAL keeps every
+ * commit.
+ */
+class SignalGate {
+  private stopFn: ((reason: string) => Promise<void>) | undefined;
+  private requested: string | undefined;
+  stopping = false;
+
+  constructor(
+    private readonly home: HomeLayout,
+    private readonly log: DaemonLog,
+    private readonly enabled: boolean,
+  ) {
+    if (enabled) {
+      process.on('SIGTERM', this.onTerm);
+      process.on('SIGINT', this.onInt);
+    }
+  }
+
+  private readonly onTerm = () => {
+    if (!this.stopFn) return void (this.requested ??= 'SIGTERM');
+    if (this.stopping) this.log.info('SIGTERM: already stopping (waiting for requests and the shutdown backup)');
+    void this.stopFn('SIGTERM');
   };
-  // A second Ctrl-C means "now": exit without waiting. Only temporary files can be left
-  // (a shutdown backup's archive appears only when complete), and the WAL keeps every commit.
-  const onInt = () => {
-    if (!stopFn) return void (requested ??= 'SIGINT');
-    if (stopping) {
-      log.warn('SIGINT again: exiting at once; the shutdown backup (if any) is abandoned');
-      releaseDaemonLock(home);
+
+  private readonly onInt = () => {
+    if (!this.stopFn) return void (this.requested ??= 'SIGINT');
+    if (this.stopping) {
+      this.log.warn('SIGINT again: exiting at once; the shutdown backup (if any) is abandoned');
+      releaseDaemonLock(this.home);
       process.exit(130);
     }
-    void stopFn('SIGINT');
+    void this.stopFn('SIGINT');
   };
-  const removeHandlers = () => {
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
-  };
-  if (opts.handleSignals) {
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
+
+  /** The daemon is up: route signals to `stop`, and honour one that came while starting. */
+  ready(stop: (reason: string) => Promise<void>): void {
+    this.stopFn = stop;
+    if (this.requested) void stop(this.requested);
   }
-  const ctx = new DaemonContext(home, cfg, log);
+
+  remove(): void {
+    if (!this.enabled) return;
+    process.off('SIGTERM', this.onTerm);
+    process.off('SIGINT', this.onInt);
+  }
+}
+
+/** Open the stores, build the server with every service's routes and listen. */
+async function listen(ctx: DaemonContext, services: DaemonService[]): Promise<ReturnType<typeof buildServer>> {
+  const { host, port } = ctx.cfg.listen;
   let app: ReturnType<typeof buildServer> | undefined;
   try {
     ctx.openStores();
@@ -86,36 +103,51 @@ export async function runDaemon(
       if (r) routes.push(r);
     }
     app = buildServer(ctx, routes);
-    try {
-      await app.listen({ host: cfg.listen.host, port: cfg.listen.port });
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EADDRINUSE') {
-        throw new HozironError(
-          'conflict',
-          `cannot listen on ${cfg.listen.host}:${cfg.listen.port}: address already in use`,
-          'change [server] listen in config.toml, or stop what uses that port',
-        );
-      }
-      throw new HozironError('io', `cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${(err as Error).message}`);
-    }
+    await app.listen({ host, port });
+    return app;
   } catch (err) {
     await app?.close().catch(() => undefined);
     ctx.closeStores();
+    if (!app) throw err; // not a listen failure: opening the stores or building the routes
+    if (errnoCode(err) === 'EADDRINUSE') {
+      throw new HozironError(
+        'conflict',
+        `cannot listen on ${host}:${port}: address already in use`,
+        'change [server] listen in config.toml, or stop what uses that port',
+      );
+    }
+    throw new HozironError('io', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+}
+
+export async function runDaemon(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  opts: { log?: DaemonLog; services?: DaemonService[]; handleSignals?: boolean } = {},
+): Promise<RunningDaemon> {
+  const log = opts.log ?? new DaemonLog();
+  const services = opts.services ?? [];
+  await acquireDaemonLock(home);
+  const signals = new SignalGate(home, log, opts.handleSignals ?? false);
+  const ctx = new DaemonContext(home, cfg, log);
+  let server: ReturnType<typeof buildServer>;
+  try {
+    server = await listen(ctx, services);
+  } catch (err) {
     releaseDaemonLock(home);
-    removeHandlers();
+    signals.remove();
     throw err;
   }
-  const address = formatAddress(app.server.address() as AddressInfo);
+  const address = formatAddress(server.server.address() as AddressInfo);
   await writePidFile(home, { pid: process.pid, address, started_at: ctx.startedAt.toISOString() });
   log.info(`hoziron daemon ${process.pid} listening on http://${address} (home ${home.root})`);
   for (const s of services) await s.start?.(ctx);
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
-  const server = app;
-
+  let stopping: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
+    signals.stopping = true;
     stopping ??= (async () => {
       log.info(`stopping (${reason}): no new connections; finishing in-flight requests`);
       await server.close();
@@ -129,12 +161,11 @@ export async function runDaemon(
       ctx.closeStores();
       releaseDaemonLock(home);
       log.info('stopped');
-      removeHandlers();
+      signals.remove();
       resolveStopped();
     })();
     return stopping;
   };
-  stopFn = stop;
-  if (requested) void stop(requested);
+  signals.ready(stop);
   return { address, pid: process.pid, stopped, stop };
 }
