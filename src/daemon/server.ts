@@ -7,13 +7,23 @@
  * commands that do not serve stay fast.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { HozironError } from '../errors.js';
 import { Authenticator } from './auth.js';
 import { RETRY_AFTER_SECONDS, busy, type DaemonContext } from './context.js';
 import { errorBody, statusFor, toHozironError } from './http-errors.js';
+import { jsonNestingDepth } from './json-depth.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKvRoutes } from './routes/kv.js';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Deepest nesting of arrays and objects a JSON body may have (documented in the README). */
+export const MAX_JSON_DEPTH = 64;
+/**
+ * Longest raw (percent-encoded) path parameter the router accepts. Route schemas hold the
+ * documented limits (agent 128, key 512 characters); this only has to let those through,
+ * so that a long name gets the project's 400 rather than the router's bare 414.
+ */
+const MAX_PARAM_LENGTH = 8 * 1024;
 
 export type RouteRegistrar = (app: FastifyInstance, ctx: DaemonContext) => void;
 
@@ -25,9 +35,19 @@ export function buildServer(ctx: DaemonContext, extraRoutes: RouteRegistrar[] = 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   // JSON only: a text/plain body is refused with 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
+    const body = typeof raw === 'string' ? raw : raw.toString('utf8');
+    if (jsonNestingDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      done(new HozironError('bad_request', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(request, body, done);
+  });
   const auth = new Authenticator(ctx);
 
   app.addHook('onRequest', async (request) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiError } from '../../src/api/types.js';
 import type { KvEntryResponse, KvListResponse } from '../../src/api/daemon.js';
+import { MAX_JSON_DEPTH } from '../../src/daemon/server.js';
 import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
 
 describe('daemon API: auth, errors and live state', () => {
@@ -76,6 +77,47 @@ describe('daemon API: auth, errors and live state', () => {
     const unknown = await api.request<ApiError>('GET', '/v1/nothing-here');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('not_found');
+  });
+
+  it('takes agent names up to 128 and keys up to 512 characters, and refuses longer ones in the error envelope', async () => {
+    const agent = `a${'b'.repeat(127)}`;
+    const key = 'k'.repeat(512);
+    const ok = await api.request<KvEntryResponse>('PUT', `/v1/agents/${agent}/kv/${key}`, { value: 1 });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await api.request<KvEntryResponse>('GET', `/v1/agents/${agent}/kv/${key}`)).body.value).toBe(1);
+    // Non-ASCII keys count characters, not percent-encoded bytes.
+    const wide = 'é'.repeat(512);
+    expect((await api.request('PUT', `/v1/agents/${agent}/kv/${encodeURIComponent(wide)}`, { value: 2 })).status).toBe(200);
+
+    const refusals: [string, string][] = [
+      ['PUT', `/v1/agents/${agent}b/kv/k`],
+      ['PUT', `/v1/agents/a1/kv/${key}k`],
+      ['GET', `/v1/agents/${'x'.repeat(5000)}/kv`],
+    ];
+    for (const [method, path] of refusals) {
+      const long = await api.request<ApiError>(method, path, method === 'PUT' ? { value: 1 } : undefined);
+      const label = `${method} ${path.slice(0, 40)}… (${path.length} chars)`;
+      expect(long.status, label).toBe(400);
+      expect(long.body.error.code, label).toBe('bad_request');
+    }
+    const longKey = await api.request<ApiError>('PUT', `/v1/agents/a1/kv/${key}k`, { value: 1 });
+    expect(longKey.status).toBe(400);
+    expect(longKey.body.error.message).toMatch(/key/);
+    expect((await api.request<KvListResponse>('GET', '/v1/agents/a1/kv')).body.entries).toEqual([]);
+  });
+
+  it(`refuses a JSON body nested deeper than ${MAX_JSON_DEPTH} levels with 400, and keeps serving`, async () => {
+    const path = '/v1/agents/deep/kv/k';
+    const deep = `{"value":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    const r = await api.request<ApiError>('PUT', path, undefined, { body: deep });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/nested deeper than 64 levels/) });
+    // Brackets inside strings do not count; the deepest allowed value is stored whole.
+    const allowed = `${'['.repeat(MAX_JSON_DEPTH - 1)}"[[[[{{{{"${']'.repeat(MAX_JSON_DEPTH - 1)}`;
+    const ok = await api.request<KvEntryResponse>('PUT', path, undefined, { body: `{"value":${allowed}}` });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(JSON.stringify(ok.body.value)).toBe(allowed);
+    expect((await api.request('GET', '/v1/health')).status).toBe(200);
   });
 
   it('the access log holds no token', async () => {
