@@ -46,7 +46,7 @@ export function buildServer(ctx: DaemonContext, extraRoutes: RouteRegistrar[] = 
       done(new HozironError('bad_request', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
-    parseJson(request, body, done);
+    void parseJson(request, body, done);
   });
   const auth = new Authenticator(ctx);
 
