@@ -107,8 +107,8 @@ export function renderSection(section: Section): string {
       op.error ?? op.note ?? '',
     ];
   });
-  if (rows.length) lines.push(renderTable(['operation', 'median wall', 'runs (s)', 'archive', 'peak RSS', 'note'], rows));
-  for (const t of section.tables ?? []) lines.push(renderTable(t.header, t.rows));
+  if (rows.length) lines.push(...renderTable(['operation', 'median wall', 'runs (s)', 'archive', 'peak RSS', 'note'], rows));
+  for (const t of section.tables ?? []) lines.push(...renderTable(t.header, t.rows));
   for (const c of section.checks) lines.push(`  ${c.verdict.padEnd(4)}  ${c.name.padEnd(48)} ${c.value.padStart(9)}   bar ${c.bar}`);
   for (const n of section.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');

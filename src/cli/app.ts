@@ -5,6 +5,7 @@
  */
 import { loadConfig, type LoadedConfig } from '../home/config.js';
 import { HomeLayout, resolveHomeDir } from '../home/layout.js';
+import { printableLine } from '../printable.js';
 
 export type Preflight = (home: HomeLayout) => Promise<void>;
 
@@ -61,8 +62,14 @@ export class App {
     return { home, cfg: this.config() };
   }
 
-  print(text: string): void {
-    this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  /**
+   * Human output, as lines. Each line is printed with every control character escaped
+   * (printable.ts): a value from an archive or the home (a manifest's host, a file name)
+   * can neither move the cursor nor start a line of its own.
+   */
+  print(lines: string | readonly string[]): void {
+    const all = typeof lines === 'string' ? [lines] : lines;
+    this.stdout.write(all.map((l) => `${printableLine(l)}\n`).join(''));
   }
 
   printJson(value: unknown): void {
@@ -70,6 +77,6 @@ export class App {
   }
 
   warn(text: string): void {
-    this.stderr.write(`warning: ${text}\n`);
+    this.stderr.write(`warning: ${printableLine(text)}\n`);
   }
 }

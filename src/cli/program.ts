@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, isHozironError } from '../errors.js';
+import { printableLine } from '../printable.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { existsSync } from 'node:fs';
 import type { HomeLayout } from '../home/layout.js';
@@ -43,12 +44,13 @@ async function recoverRestore(home: HomeLayout): Promise<void> {
 }
 
 function report(app: App, err: unknown): void {
+  // One line each, whatever the message holds (it may quote an archive's names).
   if (isHozironError(err)) {
-    app.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) app.stderr.write(`hint: ${err.hint}\n`);
+    app.stderr.write(`error: ${printableLine(err.message)}\n`);
+    if (err.hint) app.stderr.write(`hint: ${printableLine(err.hint)}\n`);
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    app.stderr.write(`error: ${message}\n`);
+    app.stderr.write(`error: ${printableLine(message)}\n`);
   }
   if (process.env.HOZIRON_DEBUG === '1' && err instanceof Error && err.stack) {
     app.stderr.write(`${err.stack}\n`);

@@ -6,13 +6,13 @@ import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
 
-function renderCreated(r: BackupRecord): string {
+function renderCreated(r: BackupRecord): string[] {
   return [
     `Created ${r.scope === 'agents' ? 'agents-only' : r.scope} backup ${r.id}`,
     `  path:     ${r.path}`,
     `  size:     ${formatBytes(r.size_bytes)} (${r.file_count ?? 0} files, ${formatBytes(r.unpacked_bytes ?? 0)} unpacked)`,
     `  checksum: ${r.checksum}`,
-  ].join('\n');
+  ];
 }
 
 export function registerBackupCreate(program: Command, app: App): void {

@@ -7,7 +7,7 @@ import { backupCommand } from './backup.js';
 
 const SCOPE_LABEL: Record<BackupRecord['scope'], string> = { full: 'Full', agents: 'Agents', 'pre-restore': 'Pre-restore' };
 
-function renderBackupTable(records: BackupRecord[]): string {
+function renderBackupTable(records: BackupRecord[]): string[] {
   return renderTable(
     ['ID', 'CREATED', 'SCOPE', 'SIZE'],
     records.map((r) => [r.id, formatTime(r.created_at), SCOPE_LABEL[r.scope], formatBytes(r.size_bytes)]),

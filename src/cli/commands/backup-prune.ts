@@ -22,9 +22,6 @@ export function registerBackupPrune(program: Command, app: App): void {
       const deleted = await pruneBackups(home, cfg, { keep: opts.keep, actor: 'cli', onWarning: (m) => app.warn(m) });
       if (opts.json) app.printJson(deleted);
       else if (deleted.length === 0) app.print('Nothing to prune.');
-      else
-        app.print(
-          [`Pruned ${deleted.length} backup${deleted.length === 1 ? '' : 's'}:`, ...deleted.map((r) => `  ${r.id}  ${r.path}`)].join('\n'),
-        );
+      else app.print([`Pruned ${deleted.length} backup${deleted.length === 1 ? '' : 's'}:`, ...deleted.map((r) => `  ${r.id}  ${r.path}`)]);
     });
 }

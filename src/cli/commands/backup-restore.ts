@@ -27,14 +27,14 @@ function renderArchive(r: RestorePlan | RestoreResult): string[] {
   ];
 }
 
-function renderPlan(p: RestorePlan): string {
+function renderPlan(p: RestorePlan): string[] {
   const head = p.restorable
     ? 'Dry run: the archive is sound and would be restored.'
     : `Dry run: the archive is sound, but a restore would be refused: ${p.refusal}.`;
-  return [head, ...renderArchive(p), ...renderChanges(p.changes), 'Nothing was changed. Run again with --confirm to restore.'].join('\n');
+  return [head, ...renderArchive(p), ...renderChanges(p.changes), 'Nothing was changed. Run again with --confirm to restore.'];
 }
 
-function renderResult(r: RestoreResult): string {
+function renderResult(r: RestoreResult): string[] {
   const t = r.timings;
   return [
     `Restored backup ${r.archive.id} (${r.archive.scope}).`,
@@ -43,7 +43,7 @@ function renderResult(r: RestoreResult): string {
     `  safety backup: ${r.safety_backup ? `${r.safety_backup.id} (${r.safety_backup.path})` : 'none'}`,
     `  time: restore ${(t.restore_ms / 1000).toFixed(1)}s + safety backup ${(t.safety_backup_ms / 1000).toFixed(1)}s = ${(t.total_ms / 1000).toFixed(1)}s`,
     'Restart the daemon with `hoziron start`.',
-  ].join('\n');
+  ];
 }
 
 export function registerBackupRestore(program: Command, app: App): void {

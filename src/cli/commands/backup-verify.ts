@@ -21,16 +21,14 @@ export function registerBackupVerify(program: Command, app: App): void {
         progress.stop();
         if (opts.json) app.printJson(r);
         else {
-          app.print(
-            [
-              `Backup ${r.id} is sound.`,
-              `  path:      ${r.path}`,
-              `  checksum:  ${r.checksum} (${r.checksum_verified ? 'matches the recorded checksum' : 'no checksum was recorded; entries checked'})`,
-              `  contents:  ${r.files} files, ${r.dirs} folders, ${formatBytes(r.unpacked_bytes)}; every entry matches the manifest`,
-              `  databases: ${r.databases_checked.length > 0 ? `${r.databases_checked.join(', ')} pass integrity_check` : 'none'}`,
-              `  audit:     ${r.audit_head ? `chain verifies up to event ${r.audit_head.seq}` : 'not in this archive'}`,
-            ].join('\n'),
-          );
+          app.print([
+            `Backup ${r.id} is sound.`,
+            `  path:      ${r.path}`,
+            `  checksum:  ${r.checksum} (${r.checksum_verified ? 'matches the recorded checksum' : 'no checksum was recorded; entries checked'})`,
+            `  contents:  ${r.files} files, ${r.dirs} folders, ${formatBytes(r.unpacked_bytes)}; every entry matches the manifest`,
+            `  databases: ${r.databases_checked.length > 0 ? `${r.databases_checked.join(', ')} pass integrity_check` : 'none'}`,
+            `  audit:     ${r.audit_head ? `chain verifies up to event ${r.audit_head.seq}` : 'not in this archive'}`,
+          ]);
         }
       } catch (err) {
         progress.stop();

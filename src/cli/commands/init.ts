@@ -4,7 +4,7 @@ import { HozironError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { InitResult } from '../../admin/init.js';
 
-function renderInit(r: InitResult): string {
+function renderInit(r: InitResult): string[] {
   if (!r.created) {
     const lines = [`Hoziron home at ${r.home} is already initialised; nothing changed.`];
     if (r.missing.length > 0) {
@@ -15,7 +15,7 @@ function renderInit(r: InitResult): string {
         'move config.toml aside, run `hoziron init` again (it creates only what is missing) and put your config.toml back.',
       );
     }
-    return lines.join('\n');
+    return lines;
   }
   const lines = [
     r.resumed
@@ -38,7 +38,7 @@ function renderInit(r: InitResult): string {
       'If you do not hold an admin token for it, run `hoziron key create --role admin`.',
     );
   }
-  return lines.join('\n');
+  return lines;
 }
 
 export function registerInit(program: Command, app: App): void {

@@ -20,13 +20,11 @@ export function registerKey(program: Command, app: App): void {
       if (opts.json) {
         app.printJson({ id: k.id, name: k.name, role: k.role, token: k.token });
       } else {
-        app.print(
-          [
-            `Created ${k.role} key ${k.id} (${k.name}).`,
-            'Token (shown once: store it now, it cannot be shown again):',
-            `  ${k.token}`,
-          ].join('\n'),
-        );
+        app.print([
+          `Created ${k.role} key ${k.id} (${k.name}).`,
+          'Token (shown once: store it now, it cannot be shown again):',
+          `  ${k.token}`,
+        ]);
       }
     });
 
