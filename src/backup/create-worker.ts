@@ -1,34 +1,29 @@
 /**
  * Worker-thread entry of `createBackupInWorker`: runs `createBackup` on the job it is given
- * (the caller holds the backup lock) and posts warnings, progress and the outcome back. It
- * writes only what `createBackup` writes; create-in-worker.ts removes what a dead worker
- * left.
+ * (the caller holds the backup lock), notes warnings and progress and answers with the
+ * record or the error. It writes only what `createBackup` writes; create-in-worker.ts
+ * removes what a dead worker left.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import type { BackupRecord } from '../api/types.js';
 import { HomeLayout } from '../home/layout.js';
-import { serializeError, type CreateWorkerJob, type CreateWorkerMessage } from './create-in-worker.js';
+import type { CreateWorkerJob, CreateWorkerNote } from './create-in-worker.js';
 import { createBackup } from './create.js';
+import { serveWorker } from './worker-runner.js';
 
 /** At most this often a progress message: every file would be tens of thousands of messages. */
 const PROGRESS_INTERVAL_MS = 100;
 
-const job = workerData as CreateWorkerJob;
-const post = (m: CreateWorkerMessage) => parentPort!.postMessage(m);
-let lastProgress = 0;
-const onProgress = (done: number, total: number) => {
-  const now = Date.now();
-  if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
-  lastProgress = now;
-  post({ type: 'progress', done, total });
-};
-
-try {
-  const record = await createBackup(new HomeLayout(job.homeRoot), job.cfg, {
+void serveWorker<CreateWorkerJob, BackupRecord, CreateWorkerNote>((job, note) => {
+  let lastProgress = 0;
+  const onProgress = (done: number, total: number) => {
+    const now = Date.now();
+    if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
+    lastProgress = now;
+    note({ type: 'progress', done, total });
+  };
+  return createBackup(new HomeLayout(job.homeRoot), job.cfg, {
     ...job.opts,
-    onWarning: (message) => post({ type: 'warning', message }),
+    onWarning: (message) => note({ type: 'warning', message }),
     ...(job.progress ? { onProgress } : {}),
   });
-  post({ type: 'done', record });
-} catch (err) {
-  post({ type: 'failed', error: serializeError(err) });
-}
+});

@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
-import { ArchiveWriter } from '../archive/writer.js';
+import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
@@ -29,7 +29,7 @@ import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import type { AuditHead } from '../stores/audit.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { ARCHIVE_SUFFIX, describeArchive, preRestoreDir } from './catalog.js';
-import { collectScope } from './collect.js';
+import { collectScope, type Collection } from './collect.js';
 import { archiveFile } from './read-file.js';
 import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
@@ -88,109 +88,167 @@ async function outputTarget(output: string): Promise<string> {
   return path;
 }
 
-async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
-  const warn = opts.onWarning ?? (() => undefined);
-  const kind = opts.kind ?? 'regular';
-  await ensureDir(cfg.storageDir, 0o700);
-  await tidyStorage(cfg);
-  const created = new Date();
+type CreateKind = NonNullable<CreateOptions['kind']>;
+
+/** The archive's path: --output as given (checked), else the next free default name in storage (pre-restore/ for a safety backup). */
+async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: CreateKind, created: Date): Promise<string> {
   const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
   if (kind === 'pre-restore') await ensureDir(dir, 0o700);
-  const target = opts.output ? await outputTarget(opts.output) : await defaultTarget(dir, created);
-  const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
-  // A create killed while writing to an --output directory left its temporary files there
-  // (tidyStorage above has already swept the storage directories).
-  if (opts.output && dirname(target) !== cfg.storageDir && kindAt === 'regular') await removeLeftovers(dirname(target));
+  return opts.output ? await outputTarget(opts.output) : await defaultTarget(dir, created);
+}
 
-  const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
-  collection.warnings.forEach(warn);
-  let total = collection.files.reduce((n, f) => n + f.size, 0) + collection.dbs.reduce((n, d) => n + d.size, 0);
-  let done = 0;
-  const onBytes = (n: number) => {
-    done += n;
-    opts.onProgress?.(done, Math.max(total, done));
+/** What one create writes, and where its warnings and progress go. */
+interface ArchiveJob {
+  target: string;
+  /** The archive's kind by where it lands (an --output into pre-restore/ counts as one). */
+  kindAt: CreateKind;
+  created: Date;
+  scope: CreateOptions['scope'];
+  warn: (message: string) => void;
+  onProgress: CreateOptions['onProgress'];
+}
+
+/** Counts archived bytes against a total that is corrected as each snapshot's size is known. */
+class ByteProgress {
+  private done = 0;
+
+  constructor(
+    private total: number,
+    private readonly onProgress: CreateOptions['onProgress'],
+  ) {}
+
+  readonly onBytes = (n: number): void => {
+    this.done += n;
+    this.onProgress?.(this.done, Math.max(this.total, this.done));
   };
 
+  resize(delta: number): void {
+    this.total += delta;
+  }
+}
+
+/**
+ * Stream every entry of `collection` into the archive and put it in place: the sidecars
+ * first, then the link to the real name. On failure nothing is left under a real name (see
+ * the module header): the temporary archive and snapshots are removed, and the sidecars if
+ * they were written for an archive that never appeared.
+ */
+async function writeArchive(job: ArchiveJob, collection: Collection, storageDir: string): Promise<void> {
+  const progress = new ByteProgress(
+    collection.files.reduce((n, f) => n + f.size, 0) + collection.dbs.reduce((n, d) => n + d.size, 0),
+    job.onProgress,
+  );
   const snapshots = SnapshotRunner.start(
     collection.dbs.map((d) => ({ rel: d.rel, src: d.abs, auditHead: d.rel === HOME_FILES.audit })),
-    cfg.storageDir,
+    storageDir,
   );
-  const writer = ArchiveWriter.open(target);
+  const writer = ArchiveWriter.open(job.target);
   let sidecarsWritten = false;
   try {
-    for (const d of collection.dirs) await writer.addDirectory(d.rel, d);
-    const files: ManifestFile[] = [];
-    let auditHead: AuditHead | null = null;
-    let nextDb = 0;
-    const archiveNextDb = async () => {
-      const db = collection.dbs[nextDb++]!;
-      const snap = await snapshots.get(db.rel);
-      const size = (await fs.stat(snap.path)).size;
-      total += size - db.size;
-      files.push(
-        await writer.addStream(
-          db.rel,
-          size,
-          { mode: db.mode, mtime: created },
-          createReadStream(snap.path, { highWaterMark: 1024 * 1024 }),
-          onBytes,
-        ),
-      );
-      await snapshots.release(db.rel);
-      if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
-    };
-    for (const f of collection.files) {
-      const entry = await archiveFile(writer, f, warn, onBytes);
-      if (entry) files.push(entry);
-      // Each database goes in as soon as its snapshot is ready, not last: a restore then
-      // checks it (integrity_check, audit chain) while it extracts the remaining files.
-      while (nextDb < collection.dbs.length && snapshots.ready(collection.dbs[nextDb]!.rel)) await archiveNextDb();
-    }
-    while (nextDb < collection.dbs.length) await archiveNextDb();
-    const manifest: Manifest = {
-      format: FORMAT_VERSION,
-      id: randomUUID(),
-      created_at: created.toISOString(),
-      scope: opts.scope,
-      hoziron_version: HOZIRON_VERSION,
-      host: hostname(),
-      files,
-      dirs: collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })),
-      audit_head: opts.scope === 'full' ? auditHead : null,
-    };
+    const { files, auditHead } = await archiveEntries(writer, collection, snapshots, job, progress);
+    const manifest = buildManifest(job, collection, files, auditHead);
     const finished = await writer.finish(manifest);
     sidecarsWritten = true;
-    await writeChecksum(target, finished.sha256);
-    await writeSummary(target, {
-      summary_format: 1,
-      archive: { size: finished.size, mtime_ms: finished.mtimeMs },
-      kind: kindAt,
-      checksum: `sha256:${finished.sha256}`,
-      manifest: summarizeManifest(manifest),
-      last_verified_at: null,
-    });
+    await writeSidecars(job, finished, manifest);
     await writer.commit();
   } catch (err) {
     await writer.abort();
     await snapshots.cancel();
-    if (sidecarsWritten && !(await exists(target))) {
-      await fs.rm(checksumSidecar(target), { force: true });
-      await fs.rm(summarySidecar(target), { force: true });
+    if (sidecarsWritten && !(await exists(job.target))) {
+      await fs.rm(checksumSidecar(job.target), { force: true });
+      await fs.rm(summarySidecar(job.target), { force: true });
     }
     throw err;
   }
+}
 
-  const { record } = await describeArchive(target, kindAt, false);
-  if (opts.audit !== false) {
-    auditEvent(
-      home,
-      opts.actor,
-      'backup.create',
-      record.id,
-      { id: record.id, scope: record.scope, checksum: record.checksum, size_bytes: record.size_bytes, file: basename(target) },
-      warn,
+/** Directories, plain files and database snapshots into `writer`; returns the manifest's files. */
+async function archiveEntries(
+  writer: ArchiveWriter,
+  collection: Collection,
+  snapshots: SnapshotRunner,
+  job: ArchiveJob,
+  progress: ByteProgress,
+): Promise<{ files: ManifestFile[]; auditHead: AuditHead | null }> {
+  for (const d of collection.dirs) await writer.addDirectory(d.rel, d);
+  const files: ManifestFile[] = [];
+  let auditHead: AuditHead | null = null;
+  let nextDb = 0;
+  const archiveNextDb = async () => {
+    const db = collection.dbs[nextDb++]!;
+    const snap = await snapshots.get(db.rel);
+    const size = (await fs.stat(snap.path)).size;
+    progress.resize(size - db.size);
+    files.push(
+      await writer.addStream(
+        db.rel,
+        size,
+        { mode: db.mode, mtime: job.created },
+        createReadStream(snap.path, { highWaterMark: 1024 * 1024 }),
+        progress.onBytes,
+      ),
     );
+    await snapshots.release(db.rel);
+    if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
+  };
+  for (const f of collection.files) {
+    const entry = await archiveFile(writer, f, job.warn, progress.onBytes);
+    if (entry) files.push(entry);
+    // Each database goes in as soon as its snapshot is ready, not last: a restore then
+    // checks it (integrity_check, audit chain) while it extracts the remaining files.
+    while (nextDb < collection.dbs.length && snapshots.ready(collection.dbs[nextDb]!.rel)) await archiveNextDb();
   }
+  while (nextDb < collection.dbs.length) await archiveNextDb();
+  return { files, auditHead };
+}
+
+function buildManifest(job: ArchiveJob, collection: Collection, files: ManifestFile[], auditHead: AuditHead | null): Manifest {
+  return {
+    format: FORMAT_VERSION,
+    id: randomUUID(),
+    created_at: job.created.toISOString(),
+    scope: job.scope,
+    hoziron_version: HOZIRON_VERSION,
+    host: hostname(),
+    files,
+    dirs: collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })),
+    audit_head: job.scope === 'full' ? auditHead : null,
+  };
+}
+
+async function writeSidecars(job: ArchiveJob, finished: FinishedArchive, manifest: Manifest): Promise<void> {
+  await writeChecksum(job.target, finished.sha256);
+  await writeSummary(job.target, {
+    summary_format: 1,
+    archive: { size: finished.size, mtime_ms: finished.mtimeMs },
+    kind: job.kindAt,
+    checksum: `sha256:${finished.sha256}`,
+    manifest: summarizeManifest(manifest),
+    last_verified_at: null,
+  });
+}
+
+/** Append `backup.create` to audit.db (a failure only warns: the archive is already in place). */
+function auditCreate(home: HomeLayout, actor: string, record: BackupRecord, warn: (message: string) => void): void {
+  const details = {
+    id: record.id,
+    scope: record.scope,
+    checksum: record.checksum,
+    size_bytes: record.size_bytes,
+    file: basename(record.path),
+  };
+  auditEvent(home, actor, 'backup.create', record.id, details, warn);
+}
+
+/** Retention of the new archive's kind; it never deletes the new archive, and a failure only warns. */
+async function applyRetentionAfterCreate(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  opts: CreateOptions,
+  kind: CreateKind,
+  target: string,
+  warn: (message: string) => void,
+): Promise<void> {
   try {
     if (kind === 'pre-restore') {
       await applyRetention(home, cfg, {
@@ -214,6 +272,28 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   } catch (err) {
     warn(`retention could not run: ${(err as Error).message}`);
   }
+}
+
+/** The create itself, the backup lock already held: target → collect → archive → record → retention. */
+async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
+  const warn = opts.onWarning ?? (() => undefined);
+  const kind = opts.kind ?? 'regular';
+  await ensureDir(cfg.storageDir, 0o700);
+  await tidyStorage(cfg);
+  const created = new Date();
+  const target = await chooseTarget(cfg, opts, kind, created);
+  const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
+  // A create killed while writing to an --output directory left its temporary files there
+  // (tidyStorage above has already swept the storage directories).
+  if (opts.output && dirname(target) !== cfg.storageDir && kindAt === 'regular') await removeLeftovers(dirname(target));
+
+  const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
+  collection.warnings.forEach(warn);
+  await writeArchive({ target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress }, collection, cfg.storageDir);
+
+  const { record } = await describeArchive(target, kindAt, false);
+  if (opts.audit !== false) auditCreate(home, opts.actor, record, warn);
+  await applyRetentionAfterCreate(home, cfg, opts, kind, target, warn);
   return record;
 }
 

@@ -1,5 +1,5 @@
-/** Worker-thread entry of `checkDatabaseInWorker`: runs one check and posts its result. */
-import { parentPort, workerData } from 'node:worker_threads';
+/** Worker-thread entry of `checkDatabaseInWorker`: runs one check and answers with its result. */
 import { checkDatabase, type DbCheckJob } from './db-check.js';
+import { serveWorker } from './worker-runner.js';
 
-parentPort!.postMessage(checkDatabase(workerData as DbCheckJob));
+void serveWorker<DbCheckJob, string | null>(checkDatabase);

@@ -1,13 +1,11 @@
 /**
  * The soundness checks of a staged (or archived) database: `PRAGMA integrity_check`, and for
- * audit.db the hash chain up to the manifest's audit head. They run in a worker thread when
- * the compiled worker is present, so a large database is checked while the rest of the
- * archive is still being extracted; the checks only read the file.
+ * audit.db the hash chain up to the manifest's audit head. A large database is checked in a
+ * worker thread (db-check-worker.ts), so the rest of the archive is still being extracted
+ * meanwhile; a small one inline. The checks only read the file.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { WORKER_LIMITS } from './worker-limits.js';
+import { runWorker } from './worker-runner.js';
 import { AuditLog, type AuditHead } from '../stores/audit.js';
 import { integrityCheck } from '../stores/sqlite.js';
 
@@ -54,21 +52,10 @@ const WORKER = new URL('./db-check-worker.js', import.meta.url);
  */
 const WORKER_THRESHOLD_BYTES = 32 * 1024 * 1024;
 
-/** `checkDatabase` in a worker thread (inline for small files or without the compiled worker). */
+/** `checkDatabase` in a worker thread (inline for small files). */
 export function checkDatabaseInWorker(job: DbCheckJob, sizeBytes = Infinity): Promise<string | null> {
-  if (sizeBytes < WORKER_THRESHOLD_BYTES || !existsSync(fileURLToPath(WORKER))) {
+  if (sizeBytes < WORKER_THRESHOLD_BYTES) {
     return new Promise((resolve) => setImmediate(() => resolve(checkDatabase(job))));
   }
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: job, resourceLimits: WORKER_LIMITS });
-    let answered = false;
-    worker.once('message', (msg: string | null) => {
-      answered = true;
-      resolve(msg);
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`database check worker exited with code ${code}`));
-    });
-  });
+  return runWorker<DbCheckJob, string | null>(WORKER, job, { stopped: `the check of ${job.rel} stopped` }).result;
 }

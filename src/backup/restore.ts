@@ -47,7 +47,7 @@ import {
 } from './journal.js';
 import { withBackupLock } from './lock.js';
 import { planChanges, swapItems } from './restore-plan.js';
-import { stageArchive } from './stage.js';
+import { stageArchive, type StageOptions } from './stage.js';
 import { exists } from '../fsutil/exists.js';
 
 type RestorePhase = 'verify' | 'safety-backup' | 'swap';
@@ -188,6 +188,192 @@ function daemonError(reason: string): HozironError {
   return new HozironError('daemon_running', `refusing to restore: ${reason}`, 'run `hoziron stop` first (or pass --force)');
 }
 
+/** What the preflight learnt from the manifest alone, for the steps that follow. */
+interface Preflight {
+  archivePath: string;
+  manifest: Manifest;
+  info: RestoreArchiveInfo;
+  /** Why a confirmed restore would be refused (the daemon runs), for a dry run's plan. */
+  refusal: string | undefined;
+  stageOpts: StageOptions;
+}
+
+/** Refuse within seconds, from the manifest alone, what cannot be restored. */
+async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOptions, warnings: string[]): Promise<Preflight> {
+  const known = await readManifestEntry(archivePath);
+  const manifest = known.manifest;
+  checkVersions(manifest, archivePath, warnings);
+  await checkFreeSpace(home, manifest);
+  const refusal = daemonRefusal(home, opts);
+  if (refusal && opts.confirm) throw daemonError(refusal);
+  const stageOpts: StageOptions = {
+    verifyChecksum: opts.verify,
+    knownManifest: known,
+    onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
+    onManifest: (m: Manifest) => {
+      if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
+    },
+  };
+  return { archivePath, manifest, info: archiveInfo(archivePath, manifest), refusal, stageOpts };
+}
+
+/** The dry run: the same verification in a work area it deletes; nothing else changes. */
+async function planRestore(home: HomeLayout, pre: Preflight, opts: RestoreOptions, warnings: string[]): Promise<RestorePlan> {
+  const id = randomUUID();
+  await claimWorkArea(home, id);
+  try {
+    await stageArchive(pre.archivePath, stageDirOf(home, id), pre.stageOpts);
+    migrateStaged(stageDirOf(home, id), pre.manifest, pre.archivePath);
+  } finally {
+    await removeWorkArea(home, id);
+    await tidyRestoreDir(home);
+  }
+  const plan: RestorePlan = {
+    dry_run: true,
+    restorable: pre.refusal === undefined,
+    archive: pre.info,
+    checksum_verified: opts.verify,
+    changes: await planChanges(home, pre.manifest),
+    warnings,
+  };
+  if (pre.refusal) plan.refusal = pre.refusal;
+  return plan;
+}
+
+/** Extract, verify and migrate into `stage`, all of it on disk before the journal may use it. */
+async function stageDurably(pre: Preflight, stage: string): Promise<void> {
+  await stageArchive(pre.archivePath, stage, { ...pre.stageOpts, durable: true });
+  for (const path of migrateStaged(stage, pre.manifest, pre.archivePath)) await fsyncFile(path);
+}
+
+/** The pre-restore backup of what the restore replaces (the lock is already held). */
+async function takeSafetyBackup(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  pre: Preflight,
+  opts: RestoreOptions,
+  warn: (w: string) => void,
+): Promise<BackupRecord> {
+  opts.onProgress?.('safety-backup', 0, 1);
+  return createBackup(home, cfg, { scope: pre.manifest.scope, kind: 'pre-restore', actor: opts.actor, lockHeld: true, onWarning: warn });
+}
+
+/**
+ * Make the work area's `old/` tree ready to receive the swapped-out items (and the items'
+ * parents in the home), and describe the swap in a journal. Nothing is written to disk for
+ * the journal yet: until `writeJournal`, the home is untouched.
+ */
+async function prepareSwap(
+  home: HomeLayout,
+  id: string,
+  pre: Preflight,
+  opts: RestoreOptions,
+  safety: BackupRecord,
+): Promise<RestoreJournal> {
+  const items = swapItems(pre.manifest.scope);
+  const old = asideDirOf(home, id);
+  await fs.mkdir(old, { mode: 0o700 });
+  for (const parent of new Set(items.map((i) => dirname(i)).filter((d) => d !== '.'))) {
+    await fs.mkdir(join(old, parent), { recursive: true, mode: 0o700 });
+    await fs.mkdir(home.path(parent), { recursive: true, mode: 0o755 });
+  }
+  return {
+    version: 1,
+    id,
+    pid: process.pid,
+    phase: 'swapping',
+    scope: pre.manifest.scope,
+    archive_id: pre.manifest.id,
+    archive_path: pre.archivePath,
+    safety_backup_id: safety.id,
+    actor: opts.actor,
+    items: await Promise.all(items.map(async (path) => ({ path, existed: await exists(home.path(path)) }))),
+  };
+}
+
+/** Write the journal, then swap every item in under it, reporting each step (and dying at one in the crash test). */
+async function swapUnderJournal(home: HomeLayout, journal: RestoreJournal, opts: RestoreOptions): Promise<void> {
+  const steps = journal.items.length * 2 + 1;
+  const step = (n: number) => {
+    opts.onProgress?.('swap', n, steps);
+    if (n === KILL_AT_SWAP_STEP) process.kill(process.pid, 'SIGKILL');
+  };
+  await writeJournal(home, journal);
+  step(0);
+  await swapIn(home, journal, step);
+  step(steps); // committed
+}
+
+/** When each phase ended, for the result's timings. */
+interface RestoreClock {
+  started: number;
+  stagedAt: number;
+  safetyDone: number;
+  done: number;
+}
+
+function restoreTimings(t: RestoreClock): RestoreResult['timings'] {
+  return {
+    stage_ms: t.stagedAt - t.started,
+    safety_backup_ms: t.safetyDone - t.stagedAt,
+    swap_ms: t.done - t.safetyDone,
+    restore_ms: t.done - t.started - (t.safetyDone - t.stagedAt),
+    total_ms: t.done - t.started,
+  };
+}
+
+/**
+ * The confirmed restore, under the backup lock: stage → check the daemon again → safety
+ * backup → journal and swap → commit. A failure before the journal removes the work area; a
+ * failure during the swap rolls it back; from the commit on, only forward.
+ */
+async function restoreUnderLock(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  pre: Preflight,
+  opts: RestoreOptions,
+  run: { started: number; warnings: string[]; warn: (w: string) => void },
+): Promise<RestoreResult> {
+  const id = randomUUID();
+  // The walk of the current home runs in the thread pool while the archive is extracted.
+  const changesP = planChanges(home, pre.manifest);
+  changesP.catch(() => undefined);
+  await claimWorkArea(home, id);
+  let journal: RestoreJournal | undefined;
+  try {
+    await stageDurably(pre, stageDirOf(home, id));
+    const changes = await changesP;
+    const stagedAt = Date.now();
+
+    const late = daemonRefusal(home, opts);
+    if (late) throw daemonError(late);
+    const safety = await takeSafetyBackup(home, cfg, pre, opts, run.warn);
+    const safetyDone = Date.now();
+
+    journal = await prepareSwap(home, id, pre, opts, safety);
+    await swapUnderJournal(home, journal, opts);
+    const committed: RestoreJournal = { ...journal, phase: 'committed' };
+    journal = undefined; // committed: from here on, only forward (a failure is finished by the next command)
+    await finishCommitted(home, committed, true);
+    return {
+      dry_run: false,
+      restore_id: id,
+      archive: pre.info,
+      checksum_verified: opts.verify,
+      safety_backup: safety,
+      changes,
+      timings: restoreTimings({ started: run.started, stagedAt, safetyDone, done: Date.now() }),
+      warnings: run.warnings,
+    };
+  } catch (err) {
+    if (journal) await abandonRestore(home, journal);
+    else if (!(await exists(home.restoreJournal))) await removeWorkArea(home, id);
+    await tidyRestoreDir(home);
+    throw err;
+  }
+}
+
+/** Restore a backup (see the module header): preflight → dry-run plan, or the confirmed restore. */
 export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: RestoreOptions): Promise<RestorePlan | RestoreResult> {
   const started = Date.now();
   const warnings: string[] = [];
@@ -196,127 +382,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
     opts.onWarning?.(w);
   };
   const archivePath = await resolveArchive(cfg, opts.source);
-
-  // Preflight from the manifest alone: refuse within seconds what cannot be restored.
-  const known = await readManifestEntry(archivePath);
-  const manifest = known.manifest;
-  checkVersions(manifest, archivePath, warnings);
-  await checkFreeSpace(home, manifest);
-  const refusal = daemonRefusal(home, opts);
-  if (refusal && opts.confirm) throw daemonError(refusal);
-  const info = archiveInfo(archivePath, manifest);
-  const stageOpts = {
-    verifyChecksum: opts.verify,
-    knownManifest: known,
-    onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
-    onManifest: (m: Manifest) => {
-      if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
-    },
-  };
-
-  if (!opts.confirm) {
-    const id = randomUUID();
-    await claimWorkArea(home, id);
-    try {
-      await stageArchive(archivePath, stageDirOf(home, id), stageOpts);
-      migrateStaged(stageDirOf(home, id), manifest, archivePath);
-    } finally {
-      await removeWorkArea(home, id);
-      await tidyRestoreDir(home);
-    }
-    const plan: RestorePlan = {
-      dry_run: true,
-      restorable: refusal === undefined,
-      archive: info,
-      checksum_verified: opts.verify,
-      changes: await planChanges(home, manifest),
-      warnings,
-    };
-    if (refusal) plan.refusal = refusal;
-    return plan;
-  }
-
-  return withBackupLock(cfg.storageDir, 'restore', async () => {
-    const id = randomUUID();
-    // The walk of the current home runs in the thread pool while the archive is extracted.
-    const changesP = planChanges(home, manifest);
-    changesP.catch(() => undefined);
-    await claimWorkArea(home, id);
-    const stage = stageDirOf(home, id);
-    let journal: RestoreJournal | undefined;
-    try {
-      // durable: the staged tree must be on disk before the journal lets it replace the home.
-      await stageArchive(archivePath, stage, { ...stageOpts, durable: true });
-      for (const path of migrateStaged(stage, manifest, archivePath)) await fsyncFile(path);
-      const changes = await changesP;
-      const stagedAt = Date.now();
-
-      const late = daemonRefusal(home, opts);
-      if (late) throw daemonError(late);
-      opts.onProgress?.('safety-backup', 0, 1);
-      const safety: BackupRecord = await createBackup(home, cfg, {
-        scope: manifest.scope,
-        kind: 'pre-restore',
-        actor: opts.actor,
-        lockHeld: true,
-        onWarning: warn,
-      });
-      const safetyDone = Date.now();
-
-      const items = swapItems(manifest.scope);
-      const old = asideDirOf(home, id);
-      await fs.mkdir(old, { mode: 0o700 });
-      for (const parent of new Set(items.map((i) => dirname(i)).filter((d) => d !== '.'))) {
-        await fs.mkdir(join(old, parent), { recursive: true, mode: 0o700 });
-        await fs.mkdir(home.path(parent), { recursive: true, mode: 0o755 });
-      }
-      journal = {
-        version: 1,
-        id,
-        pid: process.pid,
-        phase: 'swapping',
-        scope: manifest.scope,
-        archive_id: manifest.id,
-        archive_path: archivePath,
-        safety_backup_id: safety.id,
-        actor: opts.actor,
-        items: await Promise.all(items.map(async (path) => ({ path, existed: await exists(home.path(path)) }))),
-      };
-      const steps = items.length * 2 + 1;
-      const step = (n: number) => {
-        opts.onProgress?.('swap', n, steps);
-        if (n === KILL_AT_SWAP_STEP) process.kill(process.pid, 'SIGKILL');
-      };
-      await writeJournal(home, journal);
-      step(0);
-      await swapIn(home, journal, step);
-      step(steps); // committed
-      const committed: RestoreJournal = { ...journal, phase: 'committed' };
-      journal = undefined; // committed: from here on, only forward (a failure is finished by the next command)
-      await finishCommitted(home, committed, true);
-      const done = Date.now();
-      const result: RestoreResult = {
-        dry_run: false,
-        restore_id: id,
-        archive: info,
-        checksum_verified: opts.verify,
-        safety_backup: safety,
-        changes,
-        timings: {
-          stage_ms: stagedAt - started,
-          safety_backup_ms: safetyDone - stagedAt,
-          swap_ms: done - safetyDone,
-          restore_ms: done - started - (safetyDone - stagedAt),
-          total_ms: done - started,
-        },
-        warnings,
-      };
-      return result;
-    } catch (err) {
-      if (journal) await abandonRestore(home, journal);
-      else if (!(await exists(home.restoreJournal))) await removeWorkArea(home, id);
-      await tidyRestoreDir(home);
-      throw err;
-    }
-  });
+  const pre = await preflight(home, archivePath, opts, warnings);
+  if (!opts.confirm) return planRestore(home, pre, opts, warnings);
+  return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
 }

@@ -1,11 +1,12 @@
 /**
  * Worker thread of `snapshot.ts`: takes `VACUUM INTO` snapshots of the databases it is
- * given, one after another, and posts one message per database. Running here keeps the
- * main thread free to archive the plain files while SQLite copies pages.
+ * given, one after another, and posts one note per database (its answer says only that it
+ * is done). Running here keeps the main thread free to archive the plain files while SQLite
+ * copies pages.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { SnapshotJob, SnapshotMessage } from './snapshot.js';
+import { serveWorker } from './worker-runner.js';
 
 function snapshot(job: SnapshotJob): SnapshotMessage {
   try {
@@ -39,4 +40,6 @@ function snapshot(job: SnapshotJob): SnapshotMessage {
   }
 }
 
-for (const job of workerData as SnapshotJob[]) parentPort!.postMessage(snapshot(job));
+void serveWorker<SnapshotJob[], void, SnapshotMessage>((jobs, note) => {
+  for (const job of jobs) note(snapshot(job));
+});

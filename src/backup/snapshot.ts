@@ -11,8 +11,7 @@
  * `removeLeftovers`. `cancel` terminates the worker and removes what it wrote.
  */
 import { promises as fs } from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import { WORKER_LIMITS } from './worker-limits.js';
+import { runWorker, type WorkerRun } from './worker-runner.js';
 import { HozironError } from '../errors.js';
 import type { AuditHead } from '../stores/audit.js';
 import { tempPathIn } from '../fsutil/temp.js';
@@ -39,8 +38,10 @@ export interface DatabaseSnapshot {
   auditHead: AuditHead | null;
 }
 
+const SNAPSHOT_WORKER = new URL('./snapshot-worker.js', import.meta.url);
+
 export class SnapshotRunner {
-  private readonly worker: Worker;
+  private readonly run: WorkerRun<void>;
   private readonly results = new Map<string, Promise<DatabaseSnapshot>>();
   private readonly jobs: SnapshotJob[];
   private readonly settled = new Set<string>();
@@ -53,20 +54,23 @@ export class SnapshotRunner {
       p.catch(() => undefined); // awaited later, in archive order
       this.results.set(job.rel, p);
     }
-    this.worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: jobs, resourceLimits: WORKER_LIMITS });
-    this.worker.on('message', (m: SnapshotMessage) => {
+    const onSnapshot = (m: SnapshotMessage) => {
       const s = settle.get(m.rel)!;
       settle.delete(m.rel);
       this.settled.add(m.rel);
       if (m.ok) s.resolve({ rel: m.rel, path: jobs.find((j) => j.rel === m.rel)!.dest, auditHead: m.auditHead ?? null });
       else s.reject(new HozironError('io', `cannot snapshot ${m.rel}: ${m.error}`, 'run `hoziron doctor` to check the database'));
-    });
+    };
     const failAll = (err: Error) => {
       for (const [rel, s] of settle) s.reject(new HozironError('internal', `snapshot of ${rel} failed: ${err.message}`));
       settle.clear();
     };
-    this.worker.on('error', failAll);
-    this.worker.on('exit', () => failAll(new Error('the snapshot worker stopped')));
+    this.run = runWorker<SnapshotJob[], void, SnapshotMessage>(SNAPSHOT_WORKER, jobs, {
+      stopped: 'snapshotting stopped',
+      onNote: onSnapshot,
+    });
+    // The answer comes after a note for every job, so only a thread that died leaves any waiting.
+    void this.run.result.then(() => failAll(new Error('the snapshot worker stopped')), failAll);
   }
 
   /** Start snapshotting `dbs` (home-relative path → absolute source) into `tempDir`. */
@@ -94,7 +98,7 @@ export class SnapshotRunner {
 
   /** Stop the worker and remove every snapshot file. */
   async cancel(): Promise<void> {
-    await this.worker.terminate();
+    await this.run.cancel();
     for (const job of this.jobs) await removeSnapshotFiles(job.dest);
   }
 }

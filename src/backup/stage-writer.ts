@@ -20,8 +20,8 @@
  */
 import { closeSync, constants as fsc, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { WORKER_LIMITS } from './worker-limits.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './worker-runner.js';
 import { HozironError } from '../errors.js';
 
 export type StageOp =
@@ -126,7 +126,7 @@ export class StageWriter {
     private readonly onClosed: (rel: string) => void,
   ) {
     for (let i = 0; i < BATCHES; i++) this.free.push(new ArrayBuffer(BATCH_BYTES));
-    this.worker = new Worker(WORKER, { workerData: dest, resourceLimits: WORKER_LIMITS });
+    this.worker = startWorker(WORKER, dest);
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (err) => this.fail(new HozironError('io', `the staging writer failed: ${err.message}`)));
     this.worker.on('exit', () => {
