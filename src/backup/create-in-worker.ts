@@ -5,7 +5,7 @@
  * event loop keeps serving. The semantics are `createBackup`'s: the same function runs in
  * the worker (audit event, retention) with the caller's config, warnings and progress come
  * back as messages, and a failure comes back as a `HozironError` with the same code,
- * message and hint, so the daemon's error handler answers exactly as it would inline.
+ * message, hint and remedy, so the daemon's error handler answers exactly as it would inline.
  *
  * The backup lock is taken here, on the calling thread, so it is released whatever becomes
  * of the worker. Crash safety: the worker writes only what `createBackup` writes, under
@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackupRecord } from '../api/types.js';
-import { HozironError, type ErrorCode } from '../errors.js';
+import { HozironError, type ErrorCode, type HozironErrorOptions } from '../errors.js';
 import { isTempName, tempOwner } from '../fsutil/temp.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
@@ -39,7 +39,7 @@ export interface CreateWorkerJob {
 
 /** An error as it crosses the thread boundary. */
 export type WorkerError =
-  | { kind: 'hoziron'; code: ErrorCode; message: string; hint?: string; stack?: string }
+  | { kind: 'hoziron'; code: ErrorCode; message: string; hint?: string; options: HozironErrorOptions; stack?: string }
   | {
       kind: 'other';
       name: string;
@@ -58,7 +58,10 @@ export type CreateWorkerMessage =
 export const CREATE_WORKER = new URL('./create-worker.js', import.meta.url);
 
 export function serializeError(err: unknown): WorkerError {
-  if (err instanceof HozironError) return { kind: 'hoziron', code: err.code, message: err.message, hint: err.hint, stack: err.stack };
+  if (err instanceof HozironError) {
+    const options = { ...(err.remedy ? { remedy: err.remedy } : {}), details: err.details };
+    return { kind: 'hoziron', code: err.code, message: err.message, hint: err.hint, options, stack: err.stack };
+  }
   if (err instanceof Error) {
     const e = err as NodeJS.ErrnoException;
     return {
@@ -76,7 +79,7 @@ export function serializeError(err: unknown): WorkerError {
 export function reviveError(w: WorkerError): Error {
   let err: Error;
   if (w.kind === 'hoziron') {
-    err = new HozironError(w.code, w.message, w.hint);
+    err = new HozironError(w.code, w.message, w.hint, w.options);
   } else {
     err = Object.assign(new Error(w.message), w.errno ?? {});
     err.name = w.name;
