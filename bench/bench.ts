@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the side-by-side benchmark of SPEC §9. Builds (or reuses) the reference
+ * `npm run bench`: the side-by-side benchmark (README.md#performance). Builds (or reuses) the reference
  * home in `.bench-cache/`, copies it to a scratch directory, then in one run measures
  * backup create vs `tar -czf`, backup verify, restore vs `tar -xzf`, and the daemon's write
  * latency with and without a backup running. Prints a table with each bar marked PASS or

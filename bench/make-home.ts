@@ -1,6 +1,6 @@
 /**
  * `npm run make-home -- --out DIR [--scale F] [--seed S] [--force]`: write the reference
- * home of SPEC §9 (about 470 MB at scale 1) deterministically from a seed, and print what
+ * home (README.md#performance; about 470 MB at scale 1) deterministically from a seed, and print what
  * was written. The generator itself lives in `bench/home/`.
  */
 import { resolve } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The benchmark's results: what was measured (operations, each run several times), the
- * SPEC §9 bars checked against them, and their rendering as a readable table. The same
+ * bars (README.md#performance) checked against them, and their rendering as a readable table. The same
  * objects are written as JSON, so a later run or a reviewer can compare figures exactly.
  */
 import { formatBytes, renderTable } from '../src/cli/format.js';

@@ -3,6 +3,10 @@
  * a message fit to show an operator and an optional hint; only the CLI entry point prints
  * it (and picks the exit code) and only the daemon's error handler maps it to HTTP.
  * Messages never carry secrets: callers pass names and paths, never tokens or values.
+ * Core messages and hints never name a CLI flag or command, nor an API field: the same
+ * error reaches both. Where the fix is something the caller does (skip the checksum, stop
+ * the daemon), the error carries a `remedy` key and each surface phrases it in its own
+ * terms (src/cli/hints.ts, src/daemon/http-errors.ts); `hint` is the neutral fallback.
  */
 
 export type ErrorCode =
@@ -27,15 +31,45 @@ export type ErrorCode =
   | 'check_failed' // hoziron doctor found a failing check
   | 'internal';
 
+/**
+ * What the reader can do about an error, as a stable key that the CLI and the API each
+ * phrase (a flag there, a request field or route here). Some use `details` (e.g. a pid).
+ */
+export type Remedy =
+  | 'init_home' // the home has no config.toml
+  | 'check_home' // a database cannot be opened or snapshotted: run the offline checks
+  | 'list_backups' // no backup with that id
+  | 'list_keys' // no API key with that id
+  | 'skip_checksum' // no .sha256 sidecar to verify the archive against
+  | 'stop_daemon' // a restore refused while the daemon runs
+  | 'daemon_owns_home' // a second daemon refused: one already runs on this home
+  | 'wait_for_stop' // the daemon did not exit in time (details: pid, log)
+  | 'other_output' // the archive path is already taken
+  | 'daemon_status' // the daemon does not answer (details: log)
+  | 'start_daemon' // the daemon is not running
+  | 'create_backup' // there is no backup yet
+  | 'send_token'; // a route needs a bearer token
+
+export interface HozironErrorOptions {
+  cause?: unknown;
+  remedy?: Remedy;
+  /** Values a surface may put in its phrasing of the remedy (no secrets). */
+  details?: Readonly<Record<string, string | number>>;
+}
+
 export class HozironError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly remedy: Remedy | undefined;
+  readonly details: Readonly<Record<string, string | number>>;
 
-  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, hint?: string, options?: HozironErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HozironError';
     this.code = code;
     this.hint = hint;
+    this.remedy = options?.remedy;
+    this.details = options?.details ?? {};
   }
 }
 
@@ -43,7 +77,7 @@ export function isHozironError(err: unknown): err is HozironError {
   return err instanceof HozironError;
 }
 
-/** Exit code convention of SPEC §4: 2 for bad usage, 1 for any operational failure. */
+/** Exit codes (docs/operations.md#exit-codes): 2 for bad usage, 1 for any operational failure. */
 export function exitCodeFor(err: unknown): number {
   return isHozironError(err) && err.code === 'usage' ? 2 : 1;
 }

@@ -1,5 +1,5 @@
 /**
- * Writes a complete, valid reference home (SPEC §2 layout, SPEC §9 sizes) from a seed,
+ * Writes a complete, valid reference home (README.md#the-home layout, README.md#performance sizes) from a seed,
  * without the CLI: the stores on main build the databases and the config module renders
  * config.toml, so the home is what `hoziron init` plus a long life of use would leave.
  *

@@ -1,5 +1,5 @@
 /**
- * What a reference home holds at a given scale (SPEC §9). At scale 1: a ~300 MB memory
+ * What a reference home holds at a given scale (README.md#performance). At scale 1: a ~300 MB memory
  * database, a ~50 MB audit log, 20,000 memory files across 200 agents, 500 agent folders,
  * ~100 MB of incompressible skill packages and a few hundred other data files (~470 MB).
  * Counts and byte targets scale linearly; every count stays at least 1 so that even a tiny

@@ -1,7 +1,7 @@
 /**
  * Section (a) and (b): `hoziron backup create` against `tar -czf` of the same tree (the
  * home's backup scope: everything but its backups directory and runtime files), then
- * `hoziron backup verify` of the archive made. Bars (SPEC §9): create wall ≤ 1.0× tar's,
+ * `hoziron backup verify` of the archive made. Bars (report.ts): create wall ≤ 1.0× tar's,
  * archive no larger than tar's, peak RSS < 200 MB.
  */
 import { existsSync, rmSync, statSync } from 'node:fs';

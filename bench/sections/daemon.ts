@@ -1,5 +1,5 @@
 /**
- * Section (d): the daemon's write latency with and without a backup running (SPEC §9: the
+ * Section (d): the daemon's write latency with and without a backup running (README.md#performance: the
  * daemon keeps answering and writing to its memory database while a backup runs). One
  * client writes key-value pairs without pause (`PUT /v1/agents/{agent}/kv/{key}`, one at a
  * time over a keep-alive connection): first for a baseline period, then while

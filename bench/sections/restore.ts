@@ -1,6 +1,6 @@
 /**
  * Section (c): `hoziron backup restore <archive> --confirm` into a copy of the reference
- * home against `tar -xzf` of the same archive into an empty directory. Bar (SPEC §9,
+ * home against `tar -xzf` of the same archive into an empty directory. Bar (report.ts,
  * issue 4): the restore itself — verification on, swap included, the safety backup of the
  * current state excluded — at most 1.2× tar's wall time; peak RSS < 200 MB. The safety
  * backup's time and the end-to-end total are reported on their own lines.
@@ -8,7 +8,7 @@
  * The safety-backup time comes from the phase timings the restore prints with --json
  * (any numeric field of a `timings`/`phases` object whose name mentions "safety"); when
  * the command reports none, the bar is checked against the whole command, which is then
- * stricter than the spec, and a note says so.
+ * stricter than the bar, and a note says so.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -9,7 +9,7 @@ import type { HomeLayout } from '../home/layout.js';
 
 function requireAuditDb(home: HomeLayout): void {
   if (!existsSync(home.auditDb)) {
-    throw new HozironError('not_found', `audit trail ${home.auditDb} not found`, 'run `hoziron doctor`');
+    throw new HozironError('not_found', `audit trail ${home.auditDb} not found`, 'check the home', { remedy: 'check_home' });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * `hoziron init`: create a Hoziron home (SPEC §2), or complete one that a crash left half
+ * `hoziron init`: create a Hoziron home (README.md#the-home), or complete one that a crash left half
  * made. config.toml is written LAST and marks a finished home: when it exists, init changes
  * nothing at all (it only reports pieces that are missing, for `hoziron doctor` to explain).
  * Before that, each missing piece is created and each piece already present is left
@@ -78,7 +78,7 @@ export async function initHome(home: HomeLayout): Promise<InitResult> {
   const result: InitResult = { home: home.root, created: false, created_paths: [], admin_key: null, resumed: false, missing: [] };
   try {
     const st = await fs.stat(home.root);
-    if (!st.isDirectory()) throw new HozironError('usage', `${home.root} exists and is not a directory`, 'pass --home DIR');
+    if (!st.isDirectory()) throw new HozironError('usage', `${home.root} exists and is not a directory`, 'choose another home directory');
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }

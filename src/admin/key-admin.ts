@@ -47,7 +47,10 @@ export function listApiKeys(home: HomeLayout): KeyInfo[] {
 export function revokeApiKey(home: HomeLayout, id: string, actor: string): { key: KeyInfo; changed: boolean } {
   const { key, changed } = withKeys(home, (keys) => {
     const before = keys.list().find((k) => k.id === id);
-    if (!before) throw new HozironError('not_found', `no API key with id ${JSON.stringify(id)}`, 'see `hoziron key list`');
+    if (!before)
+      throw new HozironError('not_found', `no API key with id ${JSON.stringify(id)}`, 'list the API keys to see their ids', {
+        remedy: 'list_keys',
+      });
     if (before.revoked_at) return { key: before, changed: false };
     return { key: keys.revoke(id), changed: true };
   });

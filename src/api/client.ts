@@ -17,11 +17,9 @@ export async function fetchHealth(address: string, timeoutMs = 5000): Promise<He
     res = await fetch(`${baseUrl(address)}/v1/health`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new HozironError(
-      'daemon_unreachable',
-      `the daemon does not answer at http://${address} (${why})`,
-      'see `hoziron status` and run/daemon.log',
-    );
+    throw new HozironError('daemon_unreachable', `the daemon does not answer at http://${address} (${why})`, 'see run/daemon.log', {
+      remedy: 'daemon_status',
+    });
   }
   if (!res.ok) {
     throw new HozironError('daemon_unreachable', `the daemon at http://${address} answered health with HTTP ${res.status}`);

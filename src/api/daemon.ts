@@ -1,5 +1,5 @@
 /**
- * Wire types of the daemon's HTTP API (SPEC §5): request bodies and response shapes shared
+ * Wire types of the daemon's HTTP API (README.md#api): request bodies and response shapes shared
  * by the routes in `src/daemon/routes/`, by the CLI commands that call the daemon and by the
  * tests. Backup records themselves are `BackupRecord` in `./types.ts`.
  */

@@ -1,6 +1,6 @@
 /**
  * Wire types shared by the CLI's --json output, the daemon's routes and their tests.
- * A backup record is exactly the seed's shape plus added fields.
+ * A backup record is the documented shape (docs/format.md#sidecars) plus added fields.
  */
 
 type RecordScope = 'full' | 'agents' | 'pre-restore';

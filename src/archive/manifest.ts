@@ -1,5 +1,5 @@
 /**
- * MANIFEST.json, the first entry of every archive (format version 1, SPEC §6). It lists
+ * MANIFEST.json, the first entry of every archive (format version 1, docs/format.md#manifest). It lists
  * every regular file with its size, mode and SHA-256, every directory with its mode (so
  * empty folders survive a round trip), and the audit head at the time of the backup.
  * `parseManifest` is the single gate through which an archive's claims enter the program.

@@ -1,5 +1,5 @@
 /**
- * `ArchiveWriter`: the streaming tar.gz writer (format version 1, SPEC §6).
+ * `ArchiveWriter`: the streaming tar.gz writer (format version 1, docs/format.md).
  *
  * MANIFEST.json must be the first entry, but it holds every file's SHA-256, which is only
  * known once every file has been read. Rather than read the home twice, the writer streams
@@ -212,7 +212,10 @@ export class ArchiveWriter {
   async commit(): Promise<void> {
     if (!this.finalPath) throw new HozironError('internal', 'ArchiveWriter.commit before finish');
     // link() fails if the target exists, so an archive is never replaced.
-    const exists = () => new HozironError('conflict', `${this.target} already exists; not replacing it`, 'choose another --output path');
+    const exists = () =>
+      new HozironError('conflict', `${this.target} already exists; not replacing it`, 'choose another path', {
+        remedy: 'other_output',
+      });
     try {
       await fs.link(this.finalPath, this.target);
       await fs.unlink(this.finalPath);

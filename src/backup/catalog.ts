@@ -171,7 +171,9 @@ export async function findCatalogEntry(cfg: LoadedConfig, idOrFile: string): Pro
   if (matches.length > 1) {
     throw new HozironError('usage', `"${idOrFile}" matches ${matches.length} backups`, 'give more of the id, or the archive path');
   }
-  throw new HozironError('not_found', `no backup with id "${idOrFile}" in ${cfg.storageDir}`, 'run `hoziron backup list` to see the ids');
+  throw new HozironError('not_found', `no backup with id "${idOrFile}" in ${cfg.storageDir}`, 'list the backups to see the ids', {
+    remedy: 'list_backups',
+  });
 }
 
 export async function findBackup(cfg: LoadedConfig, idOrFile: string): Promise<BackupRecord> {

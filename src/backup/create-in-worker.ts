@@ -5,7 +5,7 @@
  * event loop keeps serving. The semantics are `createBackup`'s: the same function runs in
  * the worker (audit event, retention) with the caller's config, warnings and progress come
  * back as messages, and a failure comes back as a `HozironError` with the same code,
- * message and hint, so the daemon's error handler answers exactly as it would inline.
+ * message, hint and remedy, so the daemon's error handler answers exactly as it would inline.
  *
  * The backup lock is taken here, on the calling thread, so it is released whatever becomes
  * of the worker. Crash safety: the worker writes only what `createBackup` writes, under

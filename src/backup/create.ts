@@ -76,14 +76,10 @@ async function outputTarget(output: string): Promise<string> {
   const path = resolve(output);
   const parent = await fs.stat(dirname(path)).catch(() => undefined);
   if (!parent?.isDirectory()) {
-    throw new HozironError('usage', `--output: the directory ${dirname(path)} does not exist`, 'create it first, or choose another path');
+    throw new HozironError('usage', `the output directory ${dirname(path)} does not exist`, 'create it first, or choose another path');
   }
   if (await nameTaken(path)) {
-    throw new HozironError(
-      'conflict',
-      `--output: ${path} (or its .sha256/.json sidecar) already exists; not replacing it`,
-      'choose another path',
-    );
+    throw new HozironError('conflict', `${path} (or its .sha256/.json sidecar) already exists; not replacing it`, 'choose another path');
   }
   return path;
 }

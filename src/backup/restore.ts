@@ -1,5 +1,5 @@
 /**
- * `restoreBackup`: SPEC §7. Preflight from the manifest alone (format, version, scope, free
+ * `restoreBackup` (docs/restore.md). Preflight from the manifest alone (format, version, scope, free
  * space, daemon) in seconds; then, under the backup lock, extract and verify into
  * `.restore/<id>/stage/` (every entry, the archive checksum unless --no-verify, integrity of
  * each database, the audit chain), migrate staged databases forward, make the staged tree
@@ -185,7 +185,7 @@ function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefin
 }
 
 function daemonError(reason: string): HozironError {
-  return new HozironError('daemon_running', `refusing to restore: ${reason}`, 'run `hoziron stop` first (or pass --force)');
+  return new HozironError('daemon_running', `refusing to restore: ${reason}`, 'stop the daemon first', { remedy: 'stop_daemon' });
 }
 
 /** What the preflight learnt from the manifest alone, for the steps that follow. */

@@ -105,7 +105,7 @@ export async function applyRetention(
 export async function pruneBackups(home: HomeLayout, cfg: LoadedConfig, opts: DeleteOptions & { keep?: number }): Promise<BackupRecord[]> {
   const keep = opts.keep ?? cfg.config.backup.retention;
   if (!Number.isInteger(keep) || keep < 1) {
-    throw new HozironError('usage', `--keep expects a whole number of at least 1, not ${String(keep)}`);
+    throw new HozironError('usage', `keep must be a whole number of at least 1, not ${String(keep)}`);
   }
   return withBackupLock(cfg.storageDir, 'prune', async () => {
     await tidyStorage(cfg);

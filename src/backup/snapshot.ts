@@ -59,7 +59,7 @@ export class SnapshotRunner {
       settle.delete(m.rel);
       this.settled.add(m.rel);
       if (m.ok) s.resolve({ rel: m.rel, path: jobs.find((j) => j.rel === m.rel)!.dest, auditHead: m.auditHead ?? null });
-      else s.reject(new HozironError('io', `cannot snapshot ${m.rel}: ${m.error}`, 'run `hoziron doctor` to check the database'));
+      else s.reject(new HozironError('io', `cannot snapshot ${m.rel}: ${m.error}`, 'check the database', { remedy: 'check_home' }));
     };
     const failAll = (err: Error) => {
       for (const [rel, s] of settle) s.reject(new HozironError('internal', `snapshot of ${rel} failed: ${err.message}`));

@@ -118,7 +118,8 @@ export async function readSidecar(archivePath: string): Promise<string> {
       throw new HozironError(
         'archive_invalid',
         `${archivePath}: no checksum sidecar ${basename(archivePath)}.sha256 to verify against`,
-        'pass --no-verify to skip the whole-archive checksum (every entry is still checked)',
+        'the whole-archive checksum can be skipped (every entry is still checked)',
+        { remedy: 'skip_checksum' },
       );
     }
     throw err;

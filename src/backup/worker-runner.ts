@@ -15,13 +15,13 @@
  * cancelled) rejects with an `internal` HozironError after the caller's `cleanup` ran.
  */
 import { Worker, parentPort, workerData, type ResourceLimits } from 'node:worker_threads';
-import { HozironError, type ErrorCode } from '../errors.js';
+import { HozironError, type ErrorCode, type HozironErrorOptions } from '../errors.js';
 
 const WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 6 };
 
 /** An error as it crosses the thread boundary. */
 type WorkerError =
-  | { kind: 'hoziron'; code: ErrorCode; message: string; hint?: string; stack?: string }
+  | { kind: 'hoziron'; code: ErrorCode; message: string; hint?: string; options: HozironErrorOptions; stack?: string }
   | {
       kind: 'other';
       name: string;
@@ -34,7 +34,10 @@ type WorkerError =
 type FromWorker<R, N> = { kind: 'note'; note: N } | { kind: 'result'; result: R } | { kind: 'error'; error: WorkerError };
 
 function serializeError(err: unknown): WorkerError {
-  if (err instanceof HozironError) return { kind: 'hoziron', code: err.code, message: err.message, hint: err.hint, stack: err.stack };
+  if (err instanceof HozironError) {
+    const options: HozironErrorOptions = { ...(err.remedy ? { remedy: err.remedy } : {}), details: err.details };
+    return { kind: 'hoziron', code: err.code, message: err.message, hint: err.hint, options, stack: err.stack };
+  }
   if (err instanceof Error) {
     const e = err as NodeJS.ErrnoException;
     return {
@@ -52,7 +55,7 @@ function serializeError(err: unknown): WorkerError {
 function reviveError(w: WorkerError): Error {
   let err: Error;
   if (w.kind === 'hoziron') {
-    err = new HozironError(w.code, w.message, w.hint);
+    err = new HozironError(w.code, w.message, w.hint, w.options);
   } else {
     err = Object.assign(new Error(w.message), w.errno ?? {});
     err.name = w.name;

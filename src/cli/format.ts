@@ -12,7 +12,7 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)}${units[i]}`;
 }
 
-/** `2026-06-05T02:00:00.000Z` → `2026-06-05 02:00:00` (UTC), as the seed's table shows. */
+/** `2026-06-05T02:00:00.000Z` → `2026-06-05 02:00:00` (UTC), as the `backup list` table shows. */
 export function formatTime(iso: string): string {
   return iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
 }

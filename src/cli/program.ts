@@ -1,7 +1,8 @@
 /**
  * The CLI program: builds the commander program, runs one command and turns any error
- * into the SPEC §4 convention (`error:` and optional `hint:` on stderr; exit 2 for bad
- * usage, 1 otherwise; a stack trace only with HOZIRON_DEBUG=1).
+ * into the convention of docs/operations.md#exit-codes (`error:` and optional `hint:` on
+ * stderr, the hint in the CLI's words: cli/hints.ts; exit 2 for bad usage, 1 otherwise;
+ * a stack trace only with HOZIRON_DEBUG=1).
  */
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, isHozironError } from '../errors.js';
@@ -11,6 +12,7 @@ import { existsSync } from 'node:fs';
 import type { HomeLayout } from '../home/layout.js';
 import { App } from './app.js';
 import { COMMANDS } from './commands/index.js';
+import { cliHint } from './hints.js';
 
 export function buildProgram(app: App): Command {
   const program = new Command('hoziron')
@@ -47,7 +49,8 @@ function report(app: App, err: unknown): void {
   // One line each, whatever the message holds (it may quote an archive's names).
   if (isHozironError(err)) {
     app.stderr.write(`error: ${printableLine(err.message)}\n`);
-    if (err.hint) app.stderr.write(`hint: ${printableLine(err.hint)}\n`);
+    const hint = cliHint(err);
+    if (hint) app.stderr.write(`hint: ${printableLine(hint)}\n`);
   } else {
     const message = err instanceof Error ? err.message : String(err);
     app.stderr.write(`error: ${printableLine(message)}\n`);

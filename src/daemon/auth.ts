@@ -32,7 +32,9 @@ export class Authenticator {
     const header = request.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) {
-      throw new HozironError('unauthorized', 'missing bearer token', 'send Authorization: Bearer <token> (see `hoziron key create`)');
+      throw new HozironError('unauthorized', 'missing bearer token', 'send Authorization: Bearer <token> with an API key', {
+        remedy: 'send_token',
+      });
     }
     const key = this.ctx.keys.authenticate(m[1]!);
     if (!key) throw new HozironError('unauthorized', 'invalid or revoked API key');

@@ -1,12 +1,14 @@
 /**
- * The one place where an error becomes an HTTP answer (STYLE habit 3). `HozironError` codes
+ * The one place where an error becomes an HTTP answer (see src/errors.ts). `HozironError` codes
  * map to statuses here; Fastify's own errors (schema validation, bad JSON, body too large,
  * wrong content type) are first translated into `HozironError`s so every error a client sees
  * has the same envelope `{"error": {"code", "message"}}`. Anything else is an internal error
  * whose message is not shown (it may hold paths or values); the daemon log records it.
+ * Hints are in the API's words: an error's `remedy` (src/errors.ts) is phrased here as a
+ * request field or a route, never as a CLI flag (the CLI's words are in cli/hints.ts).
  */
 import type { ApiError } from '../api/types.js';
-import { HozironError, type ErrorCode, isHozironError } from '../errors.js';
+import { HozironError, type ErrorCode, type Remedy, isHozironError } from '../errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
   usage: 400,
@@ -64,6 +66,29 @@ export function toHozironError(err: unknown): HozironError {
   return new HozironError('internal', 'internal error (see the daemon log)', undefined, { cause: err });
 }
 
+/** What an API client can do about each remedy; undefined: the core's neutral hint stands. */
+const API_REMEDIES: Record<Remedy, string | undefined> = {
+  init_home: undefined,
+  check_home: 'an operator should check the home and its databases on the host',
+  list_backups: 'GET /v1/backup/list shows the ids',
+  list_keys: undefined,
+  skip_checksum: 'send "verify": false to skip the whole-archive checksum (every entry is still checked)',
+  stop_daemon: undefined,
+  daemon_owns_home: undefined,
+  wait_for_stop: undefined,
+  other_output: 'retry the request',
+  daemon_status: undefined,
+  start_daemon: undefined,
+  create_backup: 'POST /v1/backup/create makes one',
+  send_token: 'send Authorization: Bearer <token> with the token of an API key',
+};
+
+/** The hint an API client is shown for `err`, if any. */
+function apiHint(err: HozironError): string | undefined {
+  return (err.remedy && API_REMEDIES[err.remedy]) ?? err.hint;
+}
+
 export function errorBody(err: HozironError): ApiError {
-  return { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
+  const hint = apiHint(err);
+  return { error: { code: err.code, message: err.message, ...(hint ? { hint } : {}) } };
 }

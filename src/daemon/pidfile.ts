@@ -35,7 +35,8 @@ export async function acquireDaemonLock(home: HomeLayout): Promise<() => void> {
         throw new HozironError(
           'daemon_running',
           `a Hoziron daemon already runs on ${home.root} (pid ${owner}${where?.pid === owner ? `, ${where.address}` : ''})`,
-          'stop it with `hoziron stop`, or use another --home',
+          'stop it, or use another home',
+          { remedy: 'daemon_owns_home' },
         );
       }
       if (owner === undefined) {
@@ -68,7 +69,7 @@ export async function acquireDaemonLock(home: HomeLayout): Promise<() => void> {
     rmSync(home.pidFile, { force: true });
     return () => releaseDaemonLock(home);
   }
-  throw new HozironError('conflict', `cannot take the daemon lock ${home.daemonLock}`, 'retry, or remove it if no hoziron process runs');
+  throw new HozironError('conflict', `cannot take the daemon lock ${home.daemonLock}`, 'retry, or remove it if no Hoziron process runs');
 }
 
 /** Remove pid file and lock, but only while they are ours. */

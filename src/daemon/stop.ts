@@ -32,6 +32,7 @@ export async function stopDaemon(home: HomeLayout, timeoutMs: number): Promise<S
   throw new HozironError(
     'daemon_running',
     `the daemon (pid ${pid}) is still running ${Math.round(timeoutMs / 1000)}s after SIGTERM`,
-    `see ${home.daemonLog}; wait longer with --timeout, or kill -9 ${pid} as a last resort`,
+    `see ${home.daemonLog}; wait longer, or kill -9 ${pid} as a last resort`,
+    { remedy: 'wait_for_stop', details: { pid, log: home.daemonLog } },
   );
 }

@@ -7,17 +7,18 @@ import { Cron } from 'croner';
 import { listBackups } from '../backup/catalog.js';
 import { fetchHealth } from '../api/client.js';
 import { readDaemonStatus } from '../home/run.js';
+import type { Remedy } from '../errors.js';
 import type { DoctorCheck, Finding } from './doctor.js';
 
 const ok = (message: string): Finding => ({ status: 'ok', message });
-const warn = (message: string): Finding => ({ status: 'warn', message });
+const warn = (message: string, remedy?: Remedy): Finding => ({ status: 'warn', message, ...(remedy ? { remedy } : {}) });
 const fail = (message: string): Finding => ({ status: 'fail', message });
 
 const daemonCheck: DoctorCheck = {
   name: 'daemon',
   run: async ({ home }) => {
     const s = readDaemonStatus(home);
-    if (!s.running) return warn('not running (start it with `hoziron start`)');
+    if (!s.running) return warn('not running', 'start_daemon');
     if (!s.address) return warn(`pid ${s.pid} holds the daemon lock but has not published its address yet (starting?)`);
     try {
       const h = await fetchHealth(s.address, 3000);
@@ -45,7 +46,7 @@ const backupFreshnessCheck: DoctorCheck = {
   run: async ({ cfg }) => {
     if (!cfg) return warn('not checked: the config did not load');
     const newest = (await listBackups(cfg)).find((r) => r.scope !== 'pre-restore');
-    if (!newest) return warn(`no backup in ${cfg.storageDir} yet (run \`hoziron backup create\`)`);
+    if (!newest) return warn(`no backup in ${cfg.storageDir} yet`, 'create_backup');
     const age = Date.now() - Date.parse(newest.created_at);
     const period = schedulePeriodMs(cfg.config.backup.schedule);
     if (period === undefined) return ok(`newest backup ${newest.id} is ${describeAge(age)} old (no schedule configured)`);

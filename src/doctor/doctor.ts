@@ -7,6 +7,7 @@
  * To add a check (for example "the daemon answers"), write a `DoctorCheck` and append it to
  * `BUILTIN_CHECKS` in checks.ts, or call `registerCheck` before `runDoctor`.
  */
+import type { Remedy } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 
@@ -15,6 +16,8 @@ type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface Finding {
   status: CheckStatus;
   message: string;
+  /** What to do about it, phrased by the CLI (src/cli/hints.ts); the message stays neutral. */
+  remedy?: Remedy;
 }
 
 interface CheckResult extends Finding {

@@ -152,7 +152,8 @@ export function loadConfig(home: HomeLayout): LoadedConfig {
       throw new HozironError(
         'home_missing',
         `no Hoziron home at ${home.root} (${file} not found)`,
-        'run `hoziron init` first, or pass --home',
+        'initialise the home first, or choose another one',
+        { remedy: 'init_home' },
       );
     }
     throw new HozironError('io', `cannot read ${file}: ${(err as Error).message}`);

@@ -1,11 +1,11 @@
 /**
- * The layout of a Hoziron home (SPEC §2). This is the only module that knows where things
+ * The layout of a Hoziron home (README.md#the-home; scopes: docs/format.md#scopes). This is the only module that knows where things
  * live: every other module asks a `HomeLayout` for a path instead of joining strings.
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
-/** The data folders under `data/`, in the order the seed lists them. */
+/** The data folders under `data/`, in the order the README lists them. */
 export const DATA_DIRS = ['agents', 'memory', 'workflows', 'schedules', 'competencies', 'skills', 'integrations'] as const;
 
 /** Top-level files of the home, home-relative. */

@@ -105,7 +105,10 @@ export class KeyStore {
 
   revoke(id: string): KeyInfo {
     const row = this.db.prepare('SELECT revoked_at FROM api_keys WHERE id = ?').get(id) as { revoked_at: string | null } | undefined;
-    if (!row) throw new HozironError('not_found', `no API key with id ${id}`, 'see `hoziron key list`');
+    if (!row)
+      throw new HozironError('not_found', `no API key with id ${id}`, 'list the API keys to see their ids', {
+        remedy: 'list_keys',
+      });
     if (!row.revoked_at) {
       this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date().toISOString(), id);
     }

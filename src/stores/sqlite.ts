@@ -58,11 +58,9 @@ export function openStore(path: string, spec: StoreSpec): Db {
   try {
     db = new Database(path, { fileMustExist: true });
   } catch (err) {
-    throw new HozironError(
-      'io',
-      `cannot open ${spec.name} at ${path}: ${(err as Error).message}`,
-      'run `hoziron init`, or `hoziron doctor` to diagnose',
-    );
+    throw new HozironError('io', `cannot open ${spec.name} at ${path}: ${(err as Error).message}`, 'check the home and its databases', {
+      remedy: 'check_home',
+    });
   }
   try {
     applyPragmas(db, spec);

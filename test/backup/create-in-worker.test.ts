@@ -81,7 +81,7 @@ describe('createBackupInWorker', () => {
     expect(err).toBeInstanceOf(HozironError);
     expect(err).toMatchObject({
       code: 'usage',
-      message: `--output: the directory ${join(h.dir, 'no-such-dir')} does not exist`,
+      message: `the output directory ${join(h.dir, 'no-such-dir')} does not exist`,
       hint: 'create it first, or choose another path',
     });
     expect(existsSync(join(h.storage, '.hoziron-backup.lock'))).toBe(false);

@@ -65,7 +65,7 @@ describe('hoziron backup create', () => {
     expect(py.code, py.stderr).toBe(0);
     expect(py.stdout.trim()).toBe('MANIFEST.json');
 
-    // The list shows it, newest first, with the seed's table.
+    // The list shows it, newest first, with the ID/CREATED/SCOPE/SIZE table.
     expect((await listJson(h)).map((r) => r.id)).toEqual([rec.id]);
     const table = await h.cli('backup', 'list');
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+CREATED\s+SCOPE\s+SIZE$/);
@@ -122,7 +122,7 @@ describe('hoziron backup create', () => {
     const target = join(h.dir, 'elsewhere', 'my-backup.tar.gz');
     const missingDir = await h.cli('backup', 'create', '--output', target);
     expect(missingDir.code).toBe(2);
-    expect(missingDir.stderr).toMatch(/^error: --output: the directory .* does not exist/m);
+    expect(missingDir.stderr).toMatch(/^error: the output directory .* does not exist/m);
     sh('mkdir', [dirname(target)]);
     const rec = await createJson(h, '--output', target);
     expect(rec.path).toBe(target);

@@ -57,7 +57,7 @@ describe('reference-home generator', () => {
     expect(c.audit_head).not.toBe(a.audit_head);
   });
 
-  it('lays the home out as SPEC §2 says, with the modes it asks for', () => {
+  it('lays the home out as the README says, with the modes it asks for', () => {
     const home = new HomeLayout(a.home);
     for (const f of Object.values(HOME_FILES)) expect(statSync(home.path(f)).isFile(), f).toBe(true);
     for (const d of DATA_DIRS) expect(statSync(home.dataSubdir(d)).isDirectory(), d).toBe(true);

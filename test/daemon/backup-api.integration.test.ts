@@ -1,6 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +60,7 @@ describe('daemon backup API', () => {
 
   let first: BackupRecord;
   let second: BackupRecord;
-  it("an admin's create returns the seed's record; list is newest first", async () => {
+  it("an admin's create returns the documented record; list is newest first", async () => {
     const r = await api.request<BackupRecord>('POST', '/v1/backup/create', { scope: 'full' });
     expect(r.status).toBe(200);
     first = r.body;
@@ -169,6 +179,25 @@ describe('daemon backup API', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ dry_run: true, restorable: true });
     expect((await api.request<KvEntryResponse>('GET', '/v1/agents/a/kv/state')).body.value).toBe('current');
+  });
+
+  it('an archive without its checksum sidecar is refused with a hint in API terms, never a CLI flag', async () => {
+    const sidecar = `${first.path}.sha256`;
+    renameSync(sidecar, `${sidecar}.aside`);
+    try {
+      for (const body of [{ file: first.path, dry_run: true }, { file: first.path }]) {
+        const r = await api.request<ApiError>('POST', '/v1/backup/restore', body);
+        expect(r.status).toBe(422);
+        expect(r.body.error.code).toBe('archive_invalid');
+        expect(r.body.error.message).toMatch(/no checksum sidecar/);
+        expect(r.body.error.hint).toMatch(/"verify": false/);
+        expect(JSON.stringify(r.body)).not.toMatch(/--[a-z]|`hoziron /);
+      }
+      expect(existsSync(join(t.home.defaultStorage, 'pre-restore'))).toBe(false);
+      expect((await api.request<KvEntryResponse>('GET', '/v1/agents/a/kv/state')).body.value).toBe('current');
+    } finally {
+      renameSync(`${sidecar}.aside`, sidecar);
+    }
   });
 
   it('a viewer or operator cannot restore or delete', async () => {

@@ -7,7 +7,7 @@ import { cleanupHomes, hz, initHome, modeOf, snapshotTree } from './helpers.js';
 afterAll(cleanupHomes);
 
 describe('hoziron init', () => {
-  it('creates the whole SPEC §2 layout with private permissions and prints the admin key once', async () => {
+  it('creates the whole home layout of the README with private permissions and prints the admin key once', async () => {
     const { home, init } = await initHome();
     expect(init.home).toBe(home);
     expect(init.created).toBe(true);

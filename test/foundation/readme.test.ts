@@ -8,7 +8,7 @@ import { REPO_ROOT } from '../support/cli.js';
 
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
-/** The commands of SPEC §4, exactly. */
+/** The product's commands, exactly (docs/operations.md and the README's table). */
 const SPEC_COMMANDS = [
   'init',
   'start',
@@ -54,7 +54,7 @@ describe('README', () => {
     expect(README).toMatch(/^npm test\b/m);
   });
 
-  it('has a row for every command of SPEC §4', () => {
+  it('has a row for every command the product promises', () => {
     expect(readmeRows()).toEqual(expect.arrayContaining(SPEC_COMMANDS));
   });
 

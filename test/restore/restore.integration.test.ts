@@ -310,6 +310,16 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
     });
   }
 
+  it('refuses an archive without a checksum sidecar, with a hint in CLI terms: --no-verify', async () => {
+    const path = writeArchive(join(tmp.dir, 'no-sidecar.tar.gz'), await tarBytes(entriesFor(files), manifest()));
+    rmSync(`${path}.sha256`, { force: true });
+    const r = await cli(home, 'backup', 'restore', path, '--confirm');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*no checksum sidecar/m);
+    expect(r.stderr).toMatch(/^hint: pass --no-verify/m);
+    expect(snapshotTree(home, [])).toEqual(snapshot);
+  });
+
   it('refuses an archive whose checksum sidecar disagrees, but --no-verify skips only that', async () => {
     const path = writeArchive(join(tmp.dir, 'sidecar.tar.gz'), await tarBytes(entriesFor(files), manifest()));
     writeFileSync(`${path}.sha256`, `${sha256('other')}  sidecar.tar.gz\n`);

@@ -1,4 +1,4 @@
-/** `hoziron backup list [--json]`: the seed's table, newest first, or a JSON array of records. */
+/** `hoziron backup list [--json]`: a table (id, created, scope, size), newest first, or a JSON array of records. */
 import type { Command } from 'commander';
 import type { BackupRecord } from '../../api/types.js';
 import type { App } from '../app.js';

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { isHozironError } from '../../errors.js';
 import type { App } from '../app.js';
+import { cliHint } from '../hints.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
@@ -33,10 +34,11 @@ export function registerBackupVerify(program: Command, app: App): void {
       } catch (err) {
         progress.stop();
         if (opts.json && isHozironError(err)) {
+          const hint = cliHint(err);
           app.printJson({
             ok: false,
             target: idOrFile,
-            error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) },
+            error: { code: err.code, message: err.message, ...(hint ? { hint } : {}) },
           });
         }
         throw err;

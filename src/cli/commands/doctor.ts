@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { HozironError } from '../../errors.js';
 import type { LoadedConfig } from '../../home/config.js';
 import type { App } from '../app.js';
+import { cliRemedy } from '../hints.js';
 
 export function registerDoctor(program: Command, app: App): void {
   program
@@ -20,14 +21,16 @@ export function registerDoctor(program: Command, app: App): void {
         configError = err;
       }
       const report = await runDoctor({ home, cfg, configError });
+      // A finding's remedy, in the CLI's words, closes its message (text and --json alike).
+      const checks = report.checks.map(({ remedy, ...c }) => (remedy ? { ...c, message: `${c.message} (${cliRemedy(remedy)})` } : c));
       if (opts.json) {
-        app.printJson(report);
+        app.printJson({ ...report, checks });
       } else {
-        const width = Math.max(...report.checks.map((c) => c.check.length));
-        for (const c of report.checks) app.print(`${c.status.padEnd(5)} ${c.check.padEnd(width)}  ${c.message}`);
+        const width = Math.max(...checks.map((c) => c.check.length));
+        for (const c of checks) app.print(`${c.status.padEnd(5)} ${c.check.padEnd(width)}  ${c.message}`);
         app.print(`${report.summary.ok} ok, ${report.summary.warn} warn, ${report.summary.fail} fail`);
       }
-      const failed = report.checks.filter((c) => c.status === 'fail');
+      const failed = checks.filter((c) => c.status === 'fail');
       const first = failed[0];
       if (first) {
         throw new HozironError(

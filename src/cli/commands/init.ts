@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { HozironError } from '../../errors.js';
 import type { App } from '../app.js';
+import { cliHint } from '../hints.js';
 import type { InitResult } from '../../admin/init.js';
 
 function renderInit(r: InitResult): string[] {
@@ -60,7 +61,7 @@ export function registerInit(program: Command, app: App): void {
             throw new HozironError(
               err.code,
               err.message,
-              `${home.root} is initialised and init changed nothing; ${err.hint ?? 'fix config.toml'}`,
+              `${home.root} is initialised and init changed nothing; ${cliHint(err) ?? 'fix config.toml'}`,
             );
           }
           throw err;

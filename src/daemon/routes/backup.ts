@@ -1,5 +1,5 @@
 /**
- * The backup routes of SPEC §5. Each calls one function of the backup core (the same the
+ * The backup routes (README.md#api). Each calls one function of the backup core (the same the
  * CLI calls) and returns its result; roles: viewer reads, operator creates and verifies,
  * admin deletes and restores. Ids are validated by pattern so that an id can never be taken
  * for a path; a `file` must lie in the storage path (`archiveInStorage`).
