@@ -50,6 +50,9 @@ describe('hoziron backup restore: round trip', () => {
       timings: { restore_ms: number };
     };
     expect(result.dry_run).toBe(false);
+    // The old state is deleted in the background after the command returns; the tree is
+    // compared once that is done (a loaded machine can still be deleting it here).
+    expect(await waitForCleanup(home)).toBe(true);
 
     // Every file is byte-identical to the archived content (extracted by the system's tar);
     // files that are not databases are also byte-identical to the home when it was backed up.
@@ -75,8 +78,6 @@ describe('hoziron backup restore: round trip', () => {
     expect(events.at(-1)!.action).toBe('backup.restore');
     expect(JSON.parse(events.at(-1)!.detail)).toMatchObject({ archive_id: record.id, safety_backup_id: result.safety_backup.id });
     expect((await cli(home, 'audit', 'verify')).code).toBe(0);
-    // The old state is deleted in the background after the command returns.
-    expect(await waitForCleanup(home)).toBe(true);
 
     const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; scope: string }[];
     expect(list.find((b) => b.id === result.safety_backup.id)?.scope).toBe('pre-restore');
