@@ -161,15 +161,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function encodeHeader(entry: EntryHeader): Buffer {
   const name = nameBytes(entry.name);
-  const seconds = Math.floor(entry.mtime.getTime() / 1000);
-  if (!Number.isSafeInteger(seconds)) throw new HozironError('internal', `tar entry ${String(entry.name)} has an invalid mtime`);
-  const numbers = { size: entry.size, mtime: seconds, uid: entry.uid ?? 0, gid: entry.gid ?? 0 };
-  for (const key of ['size', 'uid', 'gid'] as const) {
-    const value = numbers[key];
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new HozironError('internal', `tar entry ${String(entry.name)} has an invalid ${key} (${value})`);
-    }
-  }
+  const numbers = entryNumbers(entry);
   const pax: [string, Buffer][] = [];
   const split = ustarSplit(name);
   if (!split) {
@@ -208,6 +200,17 @@ export function encodeHeader(entry: EntryHeader): Buffer {
   });
   const padding = Buffer.alloc((BLOCK - (records.length % BLOCK)) % BLOCK);
   return Buffer.concat([paxHead, records, padding, block]);
+}
+
+/** The entry's numeric fields, whole and non-negative (only an mtime may be before 1970). */
+function entryNumbers(entry: EntryHeader): { size: number; mtime: number; uid: number; gid: number } {
+  const numbers = { size: entry.size, mtime: Math.floor(entry.mtime.getTime() / 1000), uid: entry.uid ?? 0, gid: entry.gid ?? 0 };
+  for (const [key, value] of Object.entries(numbers)) {
+    if (!Number.isSafeInteger(value) || (value < 0 && key !== 'mtime')) {
+      throw new HozironError('internal', `tar entry ${String(entry.name)} has an invalid ${key} (${value})`);
+    }
+  }
+  return numbers;
 }
 
 function nameBytes(name: string | Buffer): Buffer {
