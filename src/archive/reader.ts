@@ -1,10 +1,11 @@
 /**
  * The strict streaming reader of Hoziron archives: file → SHA-256 of the raw bytes → gunzip
  * (Node zlib, in the thread pool; multi-member gzip works) → our own tar parser → a sink.
- * Every hostile-entry check lives here, and none of them depends on the checksum: links,
- * devices, FIFOs and any other type are refused by name; names must be clean relative paths
- * listed in the manifest, once; a size must equal the manifest's before the body is read and
- * the body is read to exactly that size (no decompression bomb); the pax and ustar sizes
+ * Every hostile-entry check lives here or in `entry-policy.ts` (the pure accept/refuse rules
+ * for one entry), and none of them depends on the checksum: links, devices, FIFOs and any
+ * other type are refused by name; names must be clean relative paths listed in the
+ * manifest, once; a size must equal the manifest's before the body is read and the body is
+ * read to exactly that size (no decompression bomb); the pax and ustar sizes
  * must agree; the SHA-256 of every body must match; bytes after the end-of-archive marker
  * must be zero padding, and nothing may follow the gzip stream. The raw headers are parsed
  * by `tar-header.ts` (not tar-stream, which hides the ustar size behind the pax one).
@@ -16,9 +17,10 @@ import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HozironError, errnoCode } from '../errors.js';
-import { checkManifestPaths, unsafeNameReason } from './entry-paths.js';
-import { MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, type Manifest, type ManifestDir, type ManifestFile } from './manifest.js';
-import { BLOCK, HeaderError, USTAR_MAX_SIZE, isZeroBlock, parseHeader, parsePax, type RawHeader } from './tar-header.js';
+import { checkManifestPaths } from './entry-paths.js';
+import { classifyEntry, type EntryHeaders, type EntryVerdict } from './entry-policy.js';
+import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestDir, type ManifestFile } from './manifest.js';
+import { BLOCK, HeaderError, isZeroBlock, parseHeader, parsePax, type RawHeader } from './tar-header.js';
 
 /** Receives the entries of an archive, in order, once each has passed its checks. */
 export interface EntrySink {
@@ -65,6 +67,7 @@ class StrictTarParser extends Writable {
   private paxPath: string | undefined;
   private paxSize: number | undefined;
   private gnuName: string | undefined;
+  private paxLinkpath: string | undefined;
   private sawExtended = false;
   private readonly metaSeen = new Set<string>();
   // The entry whose body is being read.
@@ -238,75 +241,55 @@ class StrictTarParser extends Writable {
     }
   }
 
-  private paxLinkpath: string | undefined;
-
+  /** Classify the entry whose header block this is; refuse it or start reading it. */
   private onEntry(h: RawHeader): void {
-    let name = this.gnuName ?? this.paxPath ?? this.decodeName(h.name, 'an entry name');
-    const linkTarget = this.paxLinkpath ?? this.decodeName(h.linkname, 'a link name');
-    const paxSize = this.paxSize;
+    const verdict = classifyEntry(this.takeEntryHeaders(h), {
+      listed: this.manifest ? { files: this.files, dirs: this.dirs } : undefined,
+      seen: this.seen,
+    });
+    if (verdict.kind === 'refused') throw this.refuse(verdict.reason);
+    this.startEntry(verdict);
+  }
+
+  /** The entry's headers with the extended headers before it applied, which then no longer apply. */
+  private takeEntryHeaders(h: RawHeader): EntryHeaders {
+    const headers: EntryHeaders = {
+      name: this.gnuName ?? this.paxPath ?? this.decodeName(h.name, 'an entry name'),
+      linkTarget: this.paxLinkpath ?? this.decodeName(h.linkname, 'a link name'),
+      type: h.type,
+      ustarSize: h.size,
+      paxSize: this.paxSize,
+    };
     this.gnuName = this.paxPath = this.paxSize = this.paxLinkpath = undefined;
     this.sawExtended = false;
     this.metaSeen.clear();
     this.metaType = '';
+    return headers;
+  }
 
-    // Header tricks: a pax size must equal the ustar size unless it exceeds the ustar field.
-    let size = h.size;
-    if (paxSize !== undefined) {
-      if (paxSize !== h.size && !(paxSize > USTAR_MAX_SIZE && h.size === 0)) {
-        throw this.refuse(`${name}: the pax size (${paxSize}) and the ustar size (${h.size}) disagree`);
+  /** Act on an accepted entry: remember it, tell the sink, and read its body. */
+  private startEntry(verdict: Exclude<EntryVerdict, { kind: 'refused' }>): void {
+    switch (verdict.kind) {
+      case 'manifest':
+        this.current = { kind: 'manifest', name: MANIFEST_NAME };
+        this.metaChunks = [];
+        this.startBody(verdict.size, 'body');
+        return;
+      case 'directory':
+        this.seen.add(verdict.name);
+        this.sink?.directory(verdict.dir);
+        this.startBody(0, 'body');
+        return;
+      case 'file': {
+        const { name, file } = verdict;
+        this.seen.add(name);
+        this.current = { kind: 'file', name, file, hash: createHash('sha256') };
+        this.sink?.openFile(file);
+        this.startBody(file.size, 'body');
+        if (file.size === 0) this.endFile();
+        return;
       }
-      size = paxSize;
     }
-    const shown = JSON.stringify(name);
-    switch (h.type) {
-      case '0':
-      case '\0':
-      case '5':
-        break;
-      case '1':
-        throw this.refuse(`${shown} is a hard link (to ${JSON.stringify(linkTarget)}); hoziron archives never contain links`);
-      case '2':
-        throw this.refuse(`${shown} is a symbolic link (to ${JSON.stringify(linkTarget)}); hoziron archives never contain links`);
-      case '3':
-      case '4':
-        throw this.refuse(`${shown} is a ${h.type === '3' ? 'character' : 'block'} device entry`);
-      case '6':
-        throw this.refuse(`${shown} is a FIFO entry`);
-      default:
-        throw this.refuse(`${shown} has unsupported entry type ${JSON.stringify(h.type)}`);
-    }
-    const isDir = h.type === '5';
-    if (isDir) name = name.replace(/\/+$/, '');
-    const unsafe = unsafeNameReason(name);
-    if (unsafe) throw this.refuse(`entry ${shown} ${unsafe}`);
-
-    if (!this.manifest) {
-      if (name !== MANIFEST_NAME || isDir) throw this.refuse(`the first entry must be ${MANIFEST_NAME}, found ${shown}`);
-      if (size > MAX_MANIFEST_BYTES) throw this.refuse(`${MANIFEST_NAME} is ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
-      this.current = { kind: 'manifest', name };
-      this.metaChunks = [];
-      this.startBody(size, 'body');
-      if (this.state !== 'body') throw this.refuse(`${MANIFEST_NAME} is empty`);
-      return;
-    }
-    if (name === MANIFEST_NAME) throw this.refuse(`${MANIFEST_NAME} appears twice`);
-    if (this.seen.has(name)) throw this.refuse(`entry ${shown} appears twice`);
-    this.seen.add(name);
-    if (isDir) {
-      const dir = this.dirs.get(name);
-      if (!dir) throw this.refuse(`entry ${shown}/ is not listed in ${MANIFEST_NAME}`);
-      if (size !== 0) throw this.refuse(`directory entry ${shown} has a size`);
-      this.sink?.directory(dir);
-      this.startBody(0, 'body');
-      return;
-    }
-    const file = this.files.get(name);
-    if (!file) throw this.refuse(`entry ${shown} is not listed in ${MANIFEST_NAME}`);
-    if (size !== file.size) throw this.refuse(`entry ${shown} is ${size} bytes but ${MANIFEST_NAME} says ${file.size}`);
-    this.current = { kind: 'file', name, file, hash: createHash('sha256') };
-    this.sink?.openFile(file);
-    this.startBody(size, 'body');
-    if (size === 0) this.endFile();
   }
 
   private async onBodyEnd(): Promise<void> {

@@ -5,8 +5,8 @@
  * known once every file has been read. Rather than read the home twice, the writer streams
  * every entry after the manifest (and the end-of-archive blocks) through the parallel gzip
  * compressor into a temporary *body* file, hashing each entry's bytes as they flow. Tar
- * headers are encoded by tar-stream's own ustar/pax encoder and written straight into the
- * compressor: a pack stream per entry cost more main-thread time than reading the file.
+ * headers are encoded by our own ustar/pax encoder (`tar-header.ts`) and written straight
+ * into the compressor: a pack stream per entry cost more main-thread time than reading the file.
  * `finish` then writes the final temporary archive as one gzip member holding only the
  * manifest's tar entry (no end blocks) followed by the body's bytes: concatenated
  * gzip members are one valid gzip stream, and the tar stream inside is MANIFEST.json, the
@@ -22,50 +22,23 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { createRequire } from 'node:module';
 import { HozironError } from '../errors.js';
 import { fsyncDir } from '../fsutil/durable.js';
 import { tempPathIn } from '../fsutil/temp.js';
 import { ParallelGzip } from './gzip.js';
 import { MANIFEST_NAME, type Manifest, type ManifestFile } from './manifest.js';
+import { BLOCK, encodeHeader } from './tar-header.js';
 
-interface TarHeader {
-  name: string;
-  type: 'file' | 'directory' | 'pax-header';
-  size: number;
-  mode: number;
-  mtime: Date;
-  uid: number;
-  gid: number;
-}
-// tar-stream's header encoder (the package exports only its streams; the module is stable).
-const require = createRequire(import.meta.url);
-// eslint-disable-next-line no-restricted-syntax -- the last private import; replaced by our own encoder in archive/tar-header.ts
-const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as {
-  encode(h: TarHeader): Buffer | null;
-  encodePax(h: { name: string }): Buffer;
-};
-const BLOCK = 512;
 const ZEROS = Buffer.alloc(2 * BLOCK);
 
 function padding(size: number): Buffer {
   const rest = size % BLOCK;
   return rest === 0 ? ZEROS.subarray(0, 0) : ZEROS.subarray(0, BLOCK - rest);
-}
-
-/** The header block(s) of one entry: ustar, or a pax record first for long or non-ASCII names. */
-function encodeTarHeader(h: TarHeader): Buffer {
-  const plain = headers.encode(h);
-  if (plain) return plain;
-  const pax = headers.encodePax({ name: h.name });
-  const paxHead = headers.encode({ ...h, name: 'PaxHeader', type: 'pax-header', size: pax.length })!;
-  const real = headers.encode({ ...h, name: 'PaxHeader' })!;
-  return Buffer.concat([paxHead, pax, padding(pax.length), real]);
 }
 
 const gzip = promisify(zlib.gzip) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
@@ -114,7 +87,7 @@ export class ArchiveWriter {
   }
 
   private header(path: string, meta: EntryMeta, type: 'file' | 'directory', size: number): Buffer {
-    return encodeTarHeader({ name: path, type, size, mode: meta.mode & 0o777, mtime: meta.mtime, uid: 0, gid: 0 });
+    return encodeHeader({ name: path, type, size, mode: meta.mode & 0o777, mtime: meta.mtime });
   }
 
   async addDirectory(path: string, meta: EntryMeta): Promise<void> {
@@ -168,7 +141,7 @@ export class ArchiveWriter {
 
   /** The manifest's tar entry (header, JSON, padding) without end-of-archive blocks. */
   private static manifestTar(json: Buffer, mtime: Date): Buffer {
-    const head = encodeTarHeader({ name: MANIFEST_NAME, type: 'file', size: json.length, mode: 0o600, mtime, uid: 0, gid: 0 });
+    const head = encodeHeader({ name: MANIFEST_NAME, type: 'file', size: json.length, mode: 0o600, mtime });
     return Buffer.concat([head, json, padding(json.length)]);
   }
 

@@ -1,0 +1,103 @@
+/**
+ * ArchiveWriter end to end with names that need pax headers: what it commits must be read
+ * back by our strict reader and by GNU tar and Python's tarfile, names and bytes intact.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Manifest, ManifestFile } from '../../src/archive/manifest.js';
+import { readArchive } from '../../src/archive/reader.js';
+import { ArchiveWriter } from '../../src/archive/writer.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hoziron-writer-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const long = 'd'.repeat(120);
+const DIRS = ['data', 'data/agents', 'data/agents/日本語', `data/agents/${long}`, 'data/memory'];
+const FILES: { path: string; body: Buffer }[] = [
+  { path: 'data/agents/日本語/メモ.md', body: Buffer.from('cjk\n') },
+  { path: `data/agents/${long}/${'n'.repeat(100)}.toml`, body: Buffer.from('long name\n') },
+  { path: 'data/memory/caf\u00e9.md', body: Buffer.from('nfc\n') },
+  { path: 'data/memory/cafe\u0301-nfd.md', body: Buffer.from('nfd\n') },
+  { path: 'data/memory/🙂.md', body: Buffer.alloc(200_000, 'e') }, // streamed, not buffered
+  { path: 'data/memory/empty', body: Buffer.alloc(0) },
+];
+const MTIME = new Date('2024-05-06T07:08:09Z');
+
+async function writeArchive(): Promise<string> {
+  const target = join(work, `${randomUUID()}.tar.gz`);
+  const writer = ArchiveWriter.open(target);
+  for (const path of DIRS) await writer.addDirectory(path, { mode: 0o755, mtime: MTIME });
+  const files: ManifestFile[] = [];
+  for (const { path, body } of FILES) {
+    const meta = { mode: 0o640, mtime: MTIME };
+    files.push(
+      body.length > 100_000
+        ? await writer.addStream(path, body.length, meta, Readable.from([body]))
+        : await writer.addBuffer(path, body, meta),
+    );
+  }
+  const manifest: Manifest = {
+    format: 1,
+    id: randomUUID(),
+    created_at: MTIME.toISOString(),
+    scope: 'agents',
+    hoziron_version: '0.1.0',
+    host: 'test',
+    files,
+    dirs: DIRS.map((path) => ({ path, mode: 0o755 })),
+    audit_head: null,
+  };
+  await writer.finish(manifest);
+  await writer.commit();
+  return target;
+}
+
+describe('ArchiveWriter with long and non-ASCII names', () => {
+  it('is read back by our strict reader, every file byte for byte', async () => {
+    const archive = await writeArchive();
+    const got = new Map<string, Buffer[]>();
+    const dirs: string[] = [];
+    let open = '';
+    await readArchive(archive, {
+      directory: (d) => dirs.push(d.path),
+      openFile: (f) => {
+        open = f.path;
+        got.set(f.path, []);
+      },
+      data: (chunk) => void got.get(open)!.push(Buffer.from(chunk)),
+      closeFile: () => undefined,
+    });
+    expect(dirs).toEqual(DIRS);
+    expect([...got.keys()]).toEqual(FILES.map((f) => f.path));
+    for (const { path, body } of FILES) expect(Buffer.concat(got.get(path)!).equals(body), path).toBe(true);
+  });
+
+  it('is extracted by GNU tar and listed by Python tarfile with the same names, silently', async () => {
+    const archive = await writeArchive();
+    const out = mkdtempSync(join(work, 'x-'));
+    const env = { ...process.env, LC_ALL: 'C.UTF-8' };
+    const tar = spawnSync('tar', ['-xzf', archive, '-C', out], { env, encoding: 'utf8' });
+    expect(tar.stderr).toBe('');
+    expect(tar.status).toBe(0);
+    for (const { path, body } of FILES) {
+      expect(readFileSync(join(out, path)).equals(body), path).toBe(true);
+      expect(statSync(join(out, path)).mode & 0o777).toBe(0o640);
+      expect(statSync(join(out, path)).mtimeMs).toBe(MTIME.getTime());
+    }
+    const py = spawnSync(
+      'python3',
+      ['-W', 'error', '-c', 'import sys,tarfile,json; print(json.dumps(tarfile.open(sys.argv[1]).getnames()))', archive],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    );
+    expect(py.stderr).toBe('');
+    expect(JSON.parse(py.stdout)).toEqual(['MANIFEST.json', ...DIRS, ...FILES.map((f) => f.path)]);
+  });
+});
