@@ -113,7 +113,9 @@ async function listen(ctx: DaemonContext, services: DaemonService[]): Promise<Re
       throw new HozironError(
         'conflict',
         `cannot listen on ${host}:${port}: address already in use`,
-        'change [server] listen in config.toml, or stop what uses that port',
+        ctx.cfg.listenSource === 'HOZIRON_LISTEN'
+          ? 'change HOZIRON_LISTEN, or stop what uses that port'
+          : 'change [server] listen in config.toml, or stop what uses that port',
       );
     }
     throw new HozironError('io', `cannot listen on ${host}:${port}: ${(err as Error).message}`);

@@ -2,6 +2,9 @@
  * `config.toml`: parsed with smol-toml, validated with a zod schema. A bad file is refused
  * with one line naming the file, the key, what was expected and what was found; unknown
  * keys are returned as warnings rather than silently dropped. Defaults live here only.
+ * `HOZIRON_LISTEN` overrides `[server] listen` (containers: the home's config.toml says
+ * loopback, the pod must listen on its own address); it is checked by the same rules and
+ * refused with the same one line, naming the variable instead of the file.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -57,8 +60,10 @@ export interface LoadedConfig {
   config: Config;
   /** Absolute backup storage directory (storage_path, or `<home>/backups`). */
   storageDir: string;
-  /** Listen host and port parsed from `server.listen`. */
+  /** Listen host and port: from `HOZIRON_LISTEN` when set, else from `server.listen`. */
   listen: { host: string; port: number };
+  /** Where `listen` came from, for messages that tell the operator what to change. */
+  listenSource: 'HOZIRON_LISTEN' | 'server.listen';
   warnings: string[];
 }
 
@@ -117,8 +122,31 @@ function unknownKeys(doc: Record<string, unknown>): string[] {
   return found;
 }
 
-/** Validate already-parsed TOML; `file` is used in messages only. */
-export function validateConfig(doc: Record<string, unknown>, file: string, home: HomeLayout): LoadedConfig {
+/**
+ * Parse `host:port` (IPv6 hosts in brackets). `where` names the source in the message: the
+ * config key (`<file>: server.listen`) or the environment variable.
+ */
+function parseListen(value: string, where: string, hint: string): { host: string; port: number } {
+  const checked = listenSchema.safeParse(value);
+  if (!checked.success) {
+    throw new HozironError('config_invalid', `${where}: expected host:port, found ${describe(value)}`, hint);
+  }
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(value)!;
+  const port = Number(m[2]);
+  if (port > 65535) throw new HozironError('config_invalid', `${where}: expected a port of at most 65535, found ${port}`, hint);
+  return { host: m[1]!, port };
+}
+
+/**
+ * Validate already-parsed TOML; `file` is used in messages only. `env` is read for
+ * `HOZIRON_LISTEN` only; an empty value counts as unset.
+ */
+export function validateConfig(
+  doc: Record<string, unknown>,
+  file: string,
+  home: HomeLayout,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
   const result = configSchema.safeParse(doc);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -132,17 +160,21 @@ export function validateConfig(doc: Record<string, unknown>, file: string, home:
   const config = result.data;
   const storage = config.backup.storage_path;
   const storageDir = storage === '' ? home.defaultStorage : isAbsolute(storage) ? storage : resolve(home.root, storage);
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(config.server.listen)!;
-  const port = Number(m[2]);
-  if (port > 65535) {
-    throw new HozironError('config_invalid', `${file}: server.listen: expected a port of at most 65535, found ${port}`);
-  }
+  // The file's value is checked even when the variable overrides it: a bad config.toml is
+  // refused the same way in a container and on the host that later reads that home.
+  const fromFile = parseListen(config.server.listen, `${file}: server.listen`, `fix server.listen in ${file}`);
+  const override = env.HOZIRON_LISTEN;
+  const listen =
+    override === undefined || override === ''
+      ? fromFile
+      : parseListen(override, 'HOZIRON_LISTEN', 'set HOZIRON_LISTEN to host:port (for example 0.0.0.0:4200), or unset it');
+  const listenSource = override === undefined || override === '' ? 'server.listen' : 'HOZIRON_LISTEN';
   const warnings = unknownKeys(doc).map((k) => `${file}: unknown key ${k} is ignored`);
-  return { config, storageDir, listen: { host: m[1]!, port }, warnings };
+  return { config, storageDir, listen, listenSource, warnings };
 }
 
 /** Read and validate `config.toml` of a home. A missing file is an error: run `hoziron init`. */
-export function loadConfig(home: HomeLayout): LoadedConfig {
+export function loadConfig(home: HomeLayout, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = home.config;
   let text: string;
   try {
@@ -166,7 +198,7 @@ export function loadConfig(home: HomeLayout): LoadedConfig {
     const what = (err as Error).message.split('\n')[0];
     throw new HozironError('config_invalid', `${file}: not valid TOML${where}: ${what}`);
   }
-  return validateConfig(doc, file, home);
+  return validateConfig(doc, file, home, env);
 }
 
 /** The commented `config.toml` that `hoziron init` writes: every key with its default. */
@@ -175,7 +207,7 @@ export function renderDefaultConfig(): string {
 # Every key is shown with its default. Unknown keys are warned about.
 
 [server]
-# Address the daemon listens on (loopback by default).
+# Address the daemon listens on (loopback by default). HOZIRON_LISTEN overrides it.
 listen = "${DEFAULTS.server.listen}"
 
 [backup]

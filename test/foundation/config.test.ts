@@ -56,4 +56,49 @@ describe('config validation', () => {
     expect(load('[backup]\nstorage_path = "archives"').storageDir).toBe('/srv/hoziron/archives');
     expect(load('[backup]\nstorage_path = "/mnt/b"').storageDir).toBe('/mnt/b');
   });
+
+  describe('HOZIRON_LISTEN', () => {
+    const file = '/srv/hoziron/config.toml';
+    const withEnv = (text: string, env: NodeJS.ProcessEnv) => validateConfig(parse(text), file, home, env);
+
+    it('overrides server.listen from config.toml, and says so', () => {
+      const cfg = withEnv(renderDefaultConfig(), { HOZIRON_LISTEN: '0.0.0.0:8080' });
+      expect(cfg.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+      expect(cfg.listenSource).toBe('HOZIRON_LISTEN');
+      // The file's own value is what the config says; only the effective address changes.
+      expect(cfg.config.server.listen).toBe('127.0.0.1:4200');
+      expect(withEnv('', { HOZIRON_LISTEN: '[::]:9' }).listen).toEqual({ host: '::', port: 9 });
+    });
+
+    it('leaves server.listen in force when unset or empty', () => {
+      for (const env of [{}, { HOZIRON_LISTEN: '' }]) {
+        const cfg = withEnv('[server]\nlisten = "127.0.0.2:7000"', env);
+        expect(cfg.listen).toEqual({ host: '127.0.0.2', port: 7000 });
+        expect(cfg.listenSource).toBe('server.listen');
+      }
+    });
+
+    it.each([
+      ['localhost', /^HOZIRON_LISTEN: expected host:port, found "localhost"$/],
+      ['0.0.0.0:70000', /^HOZIRON_LISTEN: expected a port of at most 65535, found 70000$/],
+      [' 0.0.0.0:80', /^HOZIRON_LISTEN: expected host:port, found " 0.0.0.0:80"$/],
+    ])('refuses %j with one line naming the variable', (value, message) => {
+      let caught: unknown;
+      try {
+        withEnv(renderDefaultConfig(), { HOZIRON_LISTEN: value });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(HozironError);
+      expect((caught as HozironError).code).toBe('config_invalid');
+      expect((caught as HozironError).message).toMatch(message);
+      expect((caught as HozironError).hint).toMatch(/HOZIRON_LISTEN/);
+    });
+
+    it('does not hide a bad server.listen in config.toml behind a good variable', () => {
+      expect(() => withEnv('[server]\nlisten = "localhost"', { HOZIRON_LISTEN: '0.0.0.0:1' })).toThrow(
+        /config\.toml: server\.listen: expected host:port, found "localhost"/,
+      );
+    });
+  });
 });
