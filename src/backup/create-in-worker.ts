@@ -18,7 +18,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BackupRecord } from '../api/types.js';
+import type { BackupRecord, PruneEntry } from '../api/types.js';
 import { HozironError, type ErrorCode } from '../errors.js';
 import { isTempName, tempOwner } from '../fsutil/temp.js';
 import type { LoadedConfig } from '../home/config.js';
@@ -26,13 +26,14 @@ import type { HomeLayout } from '../home/layout.js';
 import { preRestoreDir } from './catalog.js';
 import { createBackup, lockOperation, type CreateOptions } from './create.js';
 import { withBackupLock } from './lock.js';
+import { ensureStorage } from './storage.js';
 import { WORKER_LIMITS } from './worker-limits.js';
 
 /** What the worker is given (plain data: it is cloned into the worker). */
 export interface CreateWorkerJob {
   homeRoot: string;
   cfg: LoadedConfig;
-  opts: Omit<CreateOptions, 'onProgress' | 'onWarning'>;
+  opts: Omit<CreateOptions, 'onProgress' | 'onWarning' | 'onPruned'>;
   /** Whether the caller listens to progress (otherwise none is posted). */
   progress: boolean;
 }
@@ -51,6 +52,7 @@ export type WorkerError =
 export type CreateWorkerMessage =
   | { type: 'warning'; message: string }
   | { type: 'progress'; done: number; total: number }
+  | { type: 'pruned'; entry: PruneEntry }
   | { type: 'done'; record: BackupRecord }
   | { type: 'failed'; error: WorkerError };
 
@@ -96,11 +98,12 @@ export async function createBackupInWorker(
   if (!existsSync(fileURLToPath(entry))) return createBackup(home, cfg, opts);
   const run = () => runWorker(home, cfg, opts, entry);
   if (opts.lockHeld) return run();
+  await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, lockOperation(opts), run);
 }
 
 async function runWorker(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions, entry: URL): Promise<BackupRecord> {
-  const { onProgress, onWarning, ...plain } = opts;
+  const { onProgress, onWarning, onPruned, ...plain } = opts;
   const job: CreateWorkerJob = { homeRoot: home.root, cfg, opts: { ...plain, lockHeld: true }, progress: onProgress !== undefined };
   const dirs = tempDirs(cfg, opts);
   const before = new Set((await Promise.all(dirs.map(backupTempFilesIn))).flat());
@@ -111,6 +114,7 @@ async function runWorker(home: HomeLayout, cfg: LoadedConfig, opts: CreateOption
     worker.on('message', (m: CreateWorkerMessage) => {
       if (m.type === 'warning') onWarning?.(m.message);
       else if (m.type === 'progress') onProgress?.(m.done, m.total);
+      else if (m.type === 'pruned') onPruned?.(m.entry);
       else if (m.type === 'done') answer = { record: m.record };
       else answer = { error: reviveError(m.error), died: false };
       // The answer is the worker's last word: let it go rather than wait for it to wind down.

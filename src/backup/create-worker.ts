@@ -26,6 +26,7 @@ try {
   const record = await createBackup(new HomeLayout(job.homeRoot), job.cfg, {
     ...job.opts,
     onWarning: (message) => post({ type: 'warning', message }),
+    onPruned: (entry) => post({ type: 'pruned', entry }),
     ...(job.progress ? { onProgress } : {}),
   });
   post({ type: 'done', record });
