@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'unsupported_media_type' // an API body that is not JSON (HTTP 415)
   | 'config_invalid'
   | 'home_missing'
+  | 'storage_missing' // a configured backup storage path that does not exist (HTTP 503)
   | 'not_found'
   | 'unauthorized'
   | 'forbidden'

@@ -13,6 +13,8 @@ export interface BackupRecord {
   /** `sha256:<hex>` of the whole archive file. */
   checksum: string;
   size_bytes: number;
+  /** Added: the archive's file name, relative to the storage path (`pre-restore/…` for safety backups). */
+  file?: string;
   /** Added: the scope the archive's manifest declares (what a restore replaces). */
   manifest_scope?: 'full' | 'agents';
   /** Added: number of files and their total unpacked size. */
@@ -21,6 +23,20 @@ export interface BackupRecord {
   hoziron_version?: string;
   /** Added: when `backup verify` last passed on this archive, if ever. */
   last_verified_at?: string | null;
+}
+
+/** One archive in a prune's outcome, and why it was deleted, kept or left. */
+export type PruneEntry = BackupRecord & { reason: string };
+
+/** What `backup prune` did (or, with `dry_run`, would do). */
+export interface PruneResult {
+  dry_run: boolean;
+  /** How many good backups of each scope are kept (pre-restore backups: their own 3). */
+  keep: number;
+  deleted: PruneEntry[];
+  kept: PruneEntry[];
+  /** Archives that fail their checksum: never counted as kept, never deleted by retention. */
+  broken: PruneEntry[];
 }
 
 export interface ApiError {

@@ -8,13 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { readManifest } from '../archive/reader.js';
 import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError, errnoCode } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { clearStaleLock, isBackupLockHeld } from './lock.js';
+import { checkStorage } from './storage.js';
 import {
   isCurrent,
   removeOrphanSidecars,
@@ -37,7 +38,7 @@ export interface CatalogEntry {
   summary: Summary;
 }
 
-async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -51,6 +52,7 @@ function toRecord(path: string, size: number, s: Summary): BackupRecord {
     created_at: s.manifest.created_at,
     checksum: s.checksum,
     size_bytes: size,
+    file: s.kind === 'pre-restore' ? `${PRE_RESTORE_DIR}/${basename(path)}` : basename(path),
     manifest_scope: s.manifest.scope,
     file_count: s.manifest.file_count,
     unpacked_bytes: s.manifest.unpacked_bytes,
@@ -116,6 +118,7 @@ function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
 
 /** Every archive in the storage path and its pre-restore folder, newest first. */
 export async function listCatalog(cfg: LoadedConfig): Promise<CatalogEntry[]> {
+  if (!(await checkStorage(cfg))) return [];
   // Listing takes no lock, so it tidies only what no running operation can own: temporary
   // files of dead processes, and orphan sidecars when no live process holds the lock (a
   // create writes its sidecars just before linking its archive into place).
@@ -157,19 +160,58 @@ export function isInStorage(cfg: LoadedConfig, path: string): boolean {
   return dir === resolve(cfg.storageDir) || dir === resolve(preRestoreDir(cfg));
 }
 
+/** Whether a backup is named by a path to its file rather than by its id. */
+export function namesArchiveFile(idOrFile: string): boolean {
+  return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_SUFFIX) || isAbsolute(idOrFile);
+}
+
+const MIN_ID_PREFIX = 8;
+
+/**
+ * The archive file a path names: relative to the current directory, or, when no such file
+ * is there, relative to the storage path (a name as `backup list` and `ls` of the storage
+ * show it).
+ */
+export async function resolveArchiveFile(cfg: LoadedConfig, file: string): Promise<string> {
+  const here = resolve(file);
+  if (isAbsolute(file)) return here;
+  const isThere = (p: string) =>
+    fs.stat(p).then(
+      () => true,
+      () => false,
+    );
+  if (await isThere(here)) return here;
+  await checkStorage(cfg); // a missing storage path is the error to report, not a missing file
+  const inStorage = resolve(cfg.storageDir, file);
+  if (await isThere(inStorage)) return inStorage;
+  throw new HozironError('not_found', `no archive ${file} in the current directory or in the backup storage ${cfg.storageDir}`);
+}
+
 /** Find an archive by id (or a unique id prefix of 8+ characters), or by a path to a file. */
 export async function findCatalogEntry(cfg: LoadedConfig, idOrFile: string): Promise<CatalogEntry> {
-  const looksLikePath = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_SUFFIX) || isAbsolute(idOrFile);
-  if (looksLikePath) {
-    const path = resolve(idOrFile);
+  if (namesArchiveFile(idOrFile)) {
+    const path = await resolveArchiveFile(cfg, idOrFile);
     return describeArchive(path, kindOf(cfg, path), isInStorage(cfg, path));
   }
   const all = await listCatalog(cfg);
   const exact = all.filter((e) => e.record.id === idOrFile);
-  const matches = exact.length > 0 ? exact : idOrFile.length >= 8 ? all.filter((e) => e.record.id.startsWith(idOrFile)) : [];
+  const byPrefix = idOrFile.length >= MIN_ID_PREFIX ? all.filter((e) => e.record.id.startsWith(idOrFile)) : [];
+  const matches = exact.length > 0 ? exact : byPrefix;
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
-    throw new HozironError('usage', `"${idOrFile}" matches ${matches.length} backups`, 'give more of the id, or the archive path');
+    // The same id twice is an archive copied under another name: only its file tells them apart.
+    throw new HozironError(
+      'usage',
+      `"${idOrFile}" matches ${matches.length} backups: ${matches.map((e) => e.record.file).join(', ')}`,
+      'name the one you mean by its file name',
+    );
+  }
+  if (idOrFile.length < MIN_ID_PREFIX) {
+    throw new HozironError(
+      'not_found',
+      `no backup with id "${idOrFile}" in ${cfg.storageDir}; an id prefix must be at least ${MIN_ID_PREFIX} characters`,
+      'give at least 8 characters of the id, the whole id, or the file name (`hoziron backup list` shows both)',
+    );
   }
   throw new HozironError('not_found', `no backup with id "${idOrFile}" in ${cfg.storageDir}`, 'list the backups to see the ids', {
     remedy: 'list_backups',

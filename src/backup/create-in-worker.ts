@@ -16,26 +16,28 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { BackupRecord } from '../api/types.js';
+import type { BackupRecord, PruneEntry } from '../api/types.js';
 import { isTempName, tempOwner } from '../fsutil/temp.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 import { preRestoreDir } from './catalog.js';
 import { lockOperation, type CreateOptions } from './create.js';
 import { withBackupLock } from './lock.js';
+import { ensureStorage } from './storage.js';
 import { runWorker } from './worker-runner.js';
 
 /** What the worker is given (plain data: it is cloned into the worker). */
 export interface CreateWorkerJob {
   homeRoot: string;
   cfg: LoadedConfig;
-  opts: Omit<CreateOptions, 'onProgress' | 'onWarning'>;
+  opts: Omit<CreateOptions, 'onProgress' | 'onWarning' | 'onPruned'>;
   /** Whether the caller listens to progress (otherwise none is posted). */
   progress: boolean;
 }
 
 /** What the worker tells while it runs; its answer is the `BackupRecord`. */
-export type CreateWorkerNote = { type: 'warning'; message: string } | { type: 'progress'; done: number; total: number };
+export type CreateWorkerNote =
+  { type: 'warning'; message: string } | { type: 'progress'; done: number; total: number } | { type: 'pruned'; entry: PruneEntry };
 
 const CREATE_WORKER = new URL('./create-worker.js', import.meta.url);
 
@@ -49,11 +51,12 @@ export async function createBackupInWorker(
 ): Promise<BackupRecord> {
   const run = () => runCreateWorker(home, cfg, opts, entry);
   if (opts.lockHeld) return run();
+  await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, lockOperation(opts), run);
 }
 
 async function runCreateWorker(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions, entry: URL): Promise<BackupRecord> {
-  const { onProgress, onWarning, ...plain } = opts;
+  const { onProgress, onWarning, onPruned, ...plain } = opts;
   const job: CreateWorkerJob = { homeRoot: home.root, cfg, opts: { ...plain, lockHeld: true }, progress: onProgress !== undefined };
   const dirs = tempDirs(cfg, opts);
   const before = new Set((await Promise.all(dirs.map(backupTempFilesIn))).flat());
@@ -66,7 +69,11 @@ async function runCreateWorker(home: HomeLayout, cfg: LoadedConfig, opts: Create
   return runWorker<CreateWorkerJob, BackupRecord, CreateWorkerNote>(entry, job, {
     stopped: 'the backup stopped',
     hint: 'run the backup again; see the daemon log',
-    onNote: (m) => (m.type === 'warning' ? onWarning?.(m.message) : onProgress?.(m.done, m.total)),
+    onNote: (m) => {
+      if (m.type === 'warning') onWarning?.(m.message);
+      else if (m.type === 'progress') onProgress?.(m.done, m.total);
+      else onPruned?.(m.entry);
+    },
     cleanup: removeWhatItLeft,
   }).result;
 }

@@ -24,6 +24,7 @@ void serveWorker<CreateWorkerJob, BackupRecord, CreateWorkerNote>((job, note) =>
   return createBackup(new HomeLayout(job.homeRoot), job.cfg, {
     ...job.opts,
     onWarning: (message) => note({ type: 'warning', message }),
+    onPruned: (entry) => note({ type: 'pruned', entry }),
     ...(job.progress ? { onProgress } : {}),
   });
 });

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { BackupRecord } from '../api/types.js';
+import type { BackupRecord, PruneEntry } from '../api/types.js';
 import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
 import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
@@ -35,6 +35,7 @@ import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
 import { checksumSidecar, summarizeManifest, summarySidecar, writeChecksum, writeSummary } from './sidecars.js';
 import { SnapshotRunner } from './snapshot.js';
+import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
 
 export interface CreateOptions {
@@ -52,7 +53,15 @@ export interface CreateOptions {
   audit?: boolean;
   /** Non-fatal problems (a symlink skipped, a file that kept changing, retention trouble). */
   onWarning?: (message: string) => void;
+  /** Each archive that retention deleted after this create. */
+  onPruned?: (entry: PruneEntry) => void;
 }
+
+/**
+ * Fault injection for the crash test only: the process kills itself (SIGKILL) right after
+ * the archive is linked into place, before its audit event. Unset in normal use.
+ */
+const KILL_AFTER_LINK = process.env.HOZIRON_TEST_KILL_AFTER_LINK === '1';
 
 function stamp(d: Date): string {
   const iso = d.toISOString(); // 2026-06-05T02:00:00.000Z
@@ -147,6 +156,7 @@ async function writeArchive(job: ArchiveJob, collection: Collection, storageDir:
     sidecarsWritten = true;
     await writeSidecars(job, finished, manifest);
     await writer.commit();
+    if (KILL_AFTER_LINK) process.kill(process.pid, 'SIGKILL');
   } catch (err) {
     await writer.abort();
     await snapshots.cancel();
@@ -245,6 +255,10 @@ async function applyRetentionAfterCreate(
   target: string,
   warn: (message: string) => void,
 ): Promise<void> {
+  const reported = {
+    onDeleted: opts.onPruned,
+    onBroken: (b: PruneEntry) => warn(`${b.file ?? b.path} ${b.reason}; left in place for you to check or delete`),
+  };
   try {
     if (kind === 'pre-restore') {
       await applyRetention(home, cfg, {
@@ -254,6 +268,7 @@ async function applyRetentionAfterCreate(
         actor: opts.actor,
         audit: opts.audit,
         onWarning: warn,
+        ...reported,
       });
     } else {
       await applyRetention(home, cfg, {
@@ -263,6 +278,7 @@ async function applyRetentionAfterCreate(
         actor: opts.actor,
         audit: opts.audit,
         onWarning: warn,
+        ...reported,
       });
     }
   } catch (err) {
@@ -275,7 +291,7 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   const warn = opts.onWarning ?? (() => undefined);
   const kind = opts.kind ?? 'regular';
   await ensureDir(cfg.storageDir, 0o700);
-  await tidyStorage(cfg);
+  await tidyStorage(home, cfg, warn);
   const created = new Date();
   const target = await chooseTarget(cfg, opts, kind, created);
   const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
@@ -302,5 +318,6 @@ export function lockOperation(opts: Pick<CreateOptions, 'kind'>): string {
 export async function createBackup(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
   const run = () => createUnlocked(home, cfg, opts);
   if (opts.lockHeld) return run();
+  await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, lockOperation(opts), run);
 }

@@ -16,21 +16,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
-import { HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { HOME_FILES, REQUIRED_FULL_FILES, type HomeLayout } from '../home/layout.js';
 import { AUDIT_SPEC } from '../stores/audit.js';
 import { KEYS_SPEC } from '../stores/keys.js';
 import { MEMORY_SPEC } from '../stores/memory.js';
 import { openStore, type StoreSpec } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { readDaemonStatus } from '../home/run.js';
-import { findBackup } from './catalog.js';
+import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
 import { createBackup } from './create.js';
 import { fsyncFile } from '../fsutil/durable.js';
 import {
@@ -48,6 +48,7 @@ import {
 import { withBackupLock } from './lock.js';
 import { planChanges, swapItems } from './restore-plan.js';
 import { stageArchive, type StageOptions } from './stage.js';
+import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
 
 type RestorePhase = 'verify' | 'safety-backup' | 'swap';
@@ -82,8 +83,7 @@ const KILL_AT_SWAP_STEP = process.env.HOZIRON_TEST_KILL_AT_SWAP_STEP ? Number(pr
 const SPACE_MARGIN = 64 * 1024 * 1024;
 
 async function resolveArchive(cfg: LoadedConfig, source: string): Promise<string> {
-  const looksLikePath = isAbsolute(source) || source.includes('/') || source.endsWith('.tar.gz');
-  if (looksLikePath) return resolve(source);
+  if (namesArchiveFile(source)) return resolveArchiveFile(cfg, source);
   return (await findBackup(cfg, source)).path;
 }
 
@@ -106,6 +106,20 @@ function checkVersions(m: Manifest, path: string, warnings: string[]): void {
     warnings.push(
       `the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`,
     );
+}
+
+/** A full archive must hold the files a working home needs (the same list create requires). */
+function checkRequiredFiles(m: Manifest, path: string): void {
+  if (m.scope !== 'full') return;
+  const held = new Set(m.files.map((f) => f.path));
+  const missing = REQUIRED_FULL_FILES.filter((rel) => !held.has(rel));
+  if (missing.length > 0) {
+    throw new HozironError(
+      'archive_invalid',
+      `${path}: this full archive lacks ${missing.join(', ')}; restoring it would leave the home unusable`,
+      'restore from another backup',
+    );
+  }
 }
 
 async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
@@ -203,6 +217,7 @@ async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOpt
   const known = await readManifestEntry(archivePath);
   const manifest = known.manifest;
   checkVersions(manifest, archivePath, warnings);
+  checkRequiredFiles(manifest, archivePath);
   await checkFreeSpace(home, manifest);
   const refusal = daemonRefusal(home, opts);
   if (refusal && opts.confirm) throw daemonError(refusal);
@@ -384,5 +399,6 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
   const archivePath = await resolveArchive(cfg, opts.source);
   const pre = await preflight(home, archivePath, opts, warnings);
   if (!opts.confirm) return planRestore(home, pre, opts, warnings);
+  await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
 }

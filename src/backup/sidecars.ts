@@ -3,7 +3,9 @@
  * `sha256sum -c` checks it) and `<archive>.json`, the summary that lets `backup list` work
  * without decompressing anything (the manifest's summary, the checksum, the kind and when
  * the archive was last verified). A summary records the archive's size and mtime; one that
- * no longer matches its archive is ignored and rebuilt. Both are written atomically, 0600.
+ * no longer matches its archive is ignored and rebuilt. The summary may also cache the
+ * outcome of retention's checksum check (`checked`), keyed by the size and mtime of the
+ * bytes checked. Both are written atomically, 0600.
  */
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -39,6 +41,9 @@ const summarySchema = z.object({
     audit_head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
   }),
   last_verified_at: z.string().nullable(),
+  checked: z
+    .object({ size: z.number().int(), mtime_ms: z.number(), ok: z.boolean(), at: z.string(), reason: z.string().optional() })
+    .optional(),
 });
 
 export type Summary = z.infer<typeof summarySchema>;

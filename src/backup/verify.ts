@@ -13,12 +13,12 @@
 import { promises as fs } from 'node:fs';
 import type { AuditHead } from '../stores/audit.js';
 import { tempPathIn } from '../fsutil/temp.js';
-import { ensureDir } from '../fsutil/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 import { DATABASES } from '../home/layout.js';
 import { findCatalogEntry, isInStorage } from './catalog.js';
 import { readAnySummary, readChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
 import { stageArchive } from './stage.js';
+import { ensureStorage } from './storage.js';
 
 export interface VerifyReport {
   ok: true;
@@ -45,7 +45,7 @@ export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: Ve
   const path = entry.record.path;
   // What was recorded when the archive was made: the .sha256 sidecar, else the summary's.
   const recorded = (await readChecksum(path)) ?? (await readAnySummary(path))?.checksum.replace(/^sha256:/, '');
-  await ensureDir(cfg.storageDir, 0o700);
+  await ensureStorage(cfg);
   const staging = tempPathIn(cfg.storageDir, 'verify');
   const before = await fs.stat(path);
   let result;

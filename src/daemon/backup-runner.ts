@@ -31,7 +31,12 @@ export class BackupRunner {
     const at = new Date().toISOString();
     const { home, cfg, log } = this.ctx;
     log.info(`backup (${trigger}, ${scope}) started`);
-    const job = createBackupInWorker(home, cfg, { scope, actor, onWarning: (m) => log.warn(`backup: ${m}`) });
+    const job = createBackupInWorker(home, cfg, {
+      scope,
+      actor,
+      onWarning: (m) => log.warn(`backup: ${m}`),
+      onPruned: (p) => log.info(`backup: retention deleted ${p.scope} backup ${p.id} (${p.path}): ${p.reason}`),
+    });
     this.active.add(job);
     try {
       const record = await job;

@@ -17,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   config_invalid: 500,
   home_missing: 500,
+  storage_missing: 503,
   not_found: 404,
   unauthorized: 401,
   forbidden: 403,

@@ -120,6 +120,9 @@ const storageWritableCheck: DoctorCheck = {
     const dir = cfg.storageDir;
     const st = await statOrUndefined(dir);
     if (!st) {
+      if (cfg.config.backup.storage_path !== '') {
+        return fail(`${dir} ([backup] storage_path) does not exist; is it mounted? Backups refuse to run until it does`);
+      }
       let parent = dirname(dir);
       while (!(await statOrUndefined(parent)) && dirname(parent) !== parent) parent = dirname(parent);
       try {

@@ -24,12 +24,22 @@ export const SCOPE_ITEMS: Record<Scope, readonly string[]> = {
   agents: ['data/agents/', 'data/memory/', HOME_FILES.memory],
 };
 
+/**
+ * Files a full backup must hold: without any of them the home it restores is unusable. A
+ * create refuses a home that lacks one, and a restore refuses a full archive that lacks one
+ * (`.env` is optional: a home may have no secrets). An agents backup requires nothing.
+ */
+export const REQUIRED_FULL_FILES: readonly string[] = [HOME_FILES.config, HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory];
+
 /** Home-relative paths of the SQLite databases. */
 export const DATABASES = [HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory] as const;
 
-/** Resolve the home from `--home`, then `HOZIRON_HOME`, then `~/.hoziron`. */
+/**
+ * Resolve the home from `--home`, then `HOZIRON_HOME`, then `~/.hoziron`. An empty
+ * `HOZIRON_HOME=` counts as unset: it would otherwise mean the current directory.
+ */
 export function resolveHomeDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = flag ?? env.HOZIRON_HOME ?? join(homedir(), '.hoziron');
+  const chosen = flag ?? (env.HOZIRON_HOME || undefined) ?? join(homedir(), '.hoziron');
   return isAbsolute(chosen) ? chosen : resolve(chosen);
 }
 

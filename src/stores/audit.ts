@@ -183,6 +183,13 @@ export class AuditLog {
       .immediate();
   }
 
+  /** Events newest first, without their detail: for a scan that stops early. */
+  newestFirst(): IterableIterator<Pick<AuditEvent, 'seq' | 'time' | 'action' | 'target'>> {
+    return this.db.prepare('SELECT seq, time, action, target FROM events ORDER BY seq DESC').iterate() as IterableIterator<
+      Pick<AuditEvent, 'seq' | 'time' | 'action' | 'target'>
+    >;
+  }
+
   head(): AuditHead | null {
     return (this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as AuditHead | undefined) ?? null;
   }

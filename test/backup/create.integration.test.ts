@@ -68,7 +68,7 @@ describe('hoziron backup create', () => {
     // The list shows it, newest first, with the ID/CREATED/SCOPE/SIZE table.
     expect((await listJson(h)).map((r) => r.id)).toEqual([rec.id]);
     const table = await h.cli('backup', 'list');
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+CREATED\s+SCOPE\s+SIZE$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+CREATED\s+SCOPE\s+SIZE\s+FILE$/);
     expect(table.stdout).toMatch(new RegExp(`${rec.id}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+Full\\s+\\d`));
   });
 

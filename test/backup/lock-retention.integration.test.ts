@@ -3,6 +3,7 @@ import { randomFillSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PruneResult } from '../../src/api/types.js';
 import { BIN } from '../support/cli.js';
 import { createJson, gnuTarExtract, listJson, makeHome, setRetention, sha256, type TestHome } from './helpers.js';
 
@@ -55,7 +56,7 @@ describe('backup retention, delete and prune', () => {
 
     const prune = await h.cli('backup', 'prune', '--keep', '1', '--json');
     expect(prune.code, prune.stderr).toBe(0);
-    expect((JSON.parse(prune.stdout) as { id: string }[]).map((r) => r.id)).toEqual([a.id]);
+    expect((JSON.parse(prune.stdout) as PruneResult).deleted.map((r) => r.id)).toEqual([a.id]);
     expect((await listJson(h)).map((r) => r.id)).toEqual([c.id]);
 
     const audit = await h.cli('audit', 'tail', '-n', '20');

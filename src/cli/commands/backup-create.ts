@@ -1,17 +1,18 @@
 /** `hoziron backup create [--agents-only] [--output PATH] [--json]`. */
 import type { Command } from 'commander';
-import type { BackupRecord } from '../../api/types.js';
+import type { BackupRecord, PruneEntry } from '../../api/types.js';
 import type { App } from '../app.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
 
-function renderCreated(r: BackupRecord): string[] {
+function renderCreated(r: BackupRecord, pruned: PruneEntry[]): string[] {
   return [
     `Created ${r.scope === 'agents' ? 'agents-only' : r.scope} backup ${r.id}`,
     `  path:     ${r.path}`,
     `  size:     ${formatBytes(r.size_bytes)} (${r.file_count ?? 0} files, ${formatBytes(r.unpacked_bytes ?? 0)} unpacked)`,
     `  checksum: ${r.checksum}`,
+    ...pruned.map((p) => `Pruned ${p.scope} backup ${p.id} (${p.file ?? p.path}): ${p.reason}`),
   ];
 }
 
@@ -27,6 +28,7 @@ export function registerBackupCreate(program: Command, app: App): void {
       const { createBackup } = await import('../../backup/create.js');
       const progress = await startProgress('Backing up', { json: opts.json });
       let record: BackupRecord;
+      const pruned: PruneEntry[] = [];
       try {
         record = await createBackup(home, cfg, {
           scope: opts.agentsOnly ? 'agents' : 'full',
@@ -34,11 +36,12 @@ export function registerBackupCreate(program: Command, app: App): void {
           actor: 'cli',
           onProgress: (done, total) => progress.update(done, total),
           onWarning: (m) => app.warn(m),
+          onPruned: (p) => pruned.push(p),
         });
       } finally {
         progress.stop();
       }
-      if (opts.json) app.printJson(record);
-      else app.print(renderCreated(record));
+      if (opts.json) app.printJson(pruned.length > 0 ? { ...record, pruned } : record);
+      else app.print(renderCreated(record, pruned));
     });
 }

@@ -9,8 +9,8 @@ const SCOPE_LABEL: Record<BackupRecord['scope'], string> = { full: 'Full', agent
 
 function renderBackupTable(records: BackupRecord[]): string[] {
   return renderTable(
-    ['ID', 'CREATED', 'SCOPE', 'SIZE'],
-    records.map((r) => [r.id, formatTime(r.created_at), SCOPE_LABEL[r.scope], formatBytes(r.size_bytes)]),
+    ['ID', 'CREATED', 'SCOPE', 'SIZE', 'FILE'],
+    records.map((r) => [r.id, formatTime(r.created_at), SCOPE_LABEL[r.scope], formatBytes(r.size_bytes), r.file ?? '']),
   );
 }
 
