@@ -27,7 +27,7 @@ function finding(name: LockName, s: LockState): Finding {
   const line = `${name} lock ${s.path}: ${describeLock(s)}`;
   if (s.judgment.state === 'stale') {
     const next = name === 'daemon' ? 'the next `hoziron start`' : 'the next backup operation';
-    return { status: 'warn', message: `${line}; stale: ${next} takes it over, or clear it now with ${clear}` };
+    return { status: 'warn', message: `${line}; ${next} takes it over, or clear it now with ${clear}` };
   }
   if (isBreakable(s)) {
     return {

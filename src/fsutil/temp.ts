@@ -17,7 +17,8 @@ import { fsyncDir } from './durable.js';
 import { keepFresh } from './heartbeat.js';
 import { judgeOwner, originTag, ownStartTag, type OwnerIdentity } from './owner.js';
 
-function stamp(): string {
+/** This process's stamp in temporary names: `<pid>-<start time>-<origin>`. */
+export function stamp(): string {
   return `${process.pid}-${ownStartTag()}-${originTag()}`;
 }
 
