@@ -88,7 +88,12 @@ export type BackupTrigger = 'api' | 'schedule' | 'missed-schedule' | 'shutdown';
 /** What `hoziron status --json` prints and `readDaemonStatus` returns. */
 export interface DaemonStatus {
   running: boolean;
+  /** The daemon's pid; in its own PID namespace when `local` is false. */
   pid?: number;
   address?: string;
   started_at?: string;
+  /** Present (false) when the daemon runs in another PID namespace, boot or host than the caller. */
+  local?: false;
+  /** The daemon's host name, when `local` is false. */
+  host?: string;
 }

@@ -9,15 +9,15 @@
  *
  * The backup lock is taken here, on the calling thread, so it is released whatever becomes
  * of the worker. Crash safety: the worker writes only what `createBackup` writes, under
- * temporary names until the archive is complete. Those names carry the process's pid, which
- * is alive, so `removeLeftovers` would spare them if the worker died without answering:
+ * temporary names until the archive is complete. Those names carry this process's stamp,
+ * which is alive, so `removeLeftovers` would spare them if the worker died without answering:
  * they are removed here, still under the lock. If the whole process dies, the next backup
  * command removes them as after any crash.
  */
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BackupRecord, PruneEntry } from '../api/types.js';
-import { isTempName, tempOwner } from '../fsutil/temp.js';
+import { isOwnTempName, tempOwner } from '../fsutil/temp.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 import { preRestoreDir } from './catalog.js';
@@ -86,7 +86,7 @@ function tempDirs(cfg: LoadedConfig, opts: CreateOptions): string[] {
 }
 
 const CREATE_TEMP_SUFFIX = /\.(body|tar\.gz|db(-journal|-wal|-shm)?)$/;
-const SIDECAR_TEMP = /^\.(.+\.tar\.gz)\.(sha256|json)\.tmp-(\d+)-[0-9a-f]{8}$/;
+const SIDECAR_TEMP = /^\.(.+\.tar\.gz)\.(sha256|json)\.tmp-/;
 
 /**
  * Temporary files of this process in `dir` of the kinds a create writes: the archive's body
@@ -103,9 +103,10 @@ async function backupTempFilesIn(dir: string): Promise<string[]> {
   const present = new Set(names);
   return names
     .filter((name) => {
-      if (tempOwner(name) === process.pid) return CREATE_TEMP_SUFFIX.test(name);
-      const m = isTempName(name) ? SIDECAR_TEMP.exec(name) : null;
-      return m !== null && Number(m[3]) === process.pid && !present.has(m[1]!);
+      if (!isOwnTempName(name)) return false;
+      if (tempOwner(name)) return CREATE_TEMP_SUFFIX.test(name);
+      const m = SIDECAR_TEMP.exec(name);
+      return m !== null && !present.has(m[1]!);
     })
     .map((name) => join(dir, name));
 }

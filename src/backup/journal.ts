@@ -15,8 +15,11 @@
  * phase `swapping` is rolled back (staged items out, old items back); one in phase `committed`
  * is rolled forward (audit event appended if missing, `old/` deleted). Either way the home is
  * then entirely the old or entirely the new state. Work areas without a journal whose owner
- * is dead are leftovers of a staging or dry run and are deleted. A journal or work area whose
- * owner process is alive belongs to a running restore and is left alone.
+ * is stale are leftovers of a staging or dry run and are deleted. A journal or work area whose
+ * owner is alive belongs to a running restore and is left alone. Journal, work areas and
+ * cleaners carry owner records (`fsutil/owner.ts`) whose heartbeat is their file's mtime,
+ * kept fresh by the restoring process: a restore in another container on the same home is
+ * alive while it beats, and a journal whose pid was reused by another process is stale.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -28,7 +31,17 @@ import type { HomeLayout } from '../home/layout.js';
 import { AuditLog } from '../stores/audit.js';
 import { removeTree } from '../fsutil/durable.js';
 import { exists } from '../fsutil/exists.js';
-import { isProcessAlive } from '../fsutil/process.js';
+import { keepFresh } from '../fsutil/heartbeat.js';
+import {
+  identityOf,
+  isThisProcess,
+  judgeOwner,
+  makeOwner,
+  ownerOfChild,
+  parseOwner,
+  readOwnerFile,
+  type OwnerRecord,
+} from '../fsutil/owner.js';
 
 interface JournalItem {
   /** Home-relative path of a scope item (file or directory, no trailing slash). */
@@ -41,7 +54,10 @@ export interface RestoreJournal {
   version: 1;
   /** Restore id; also the name of the work area under `.restore/`. */
   id: string;
+  /** Informational; `owner` is what recovery judges (journals of older versions have only pid). */
   pid: number;
+  /** The process that wrote the journal; set by `writeJournal`. */
+  owner?: OwnerRecord;
   phase: 'swapping' | 'committed';
   scope: 'full' | 'agents';
   archive_id: string;
@@ -52,7 +68,7 @@ export interface RestoreJournal {
 }
 
 const OWNER_FILE = 'owner';
-/** `<work area>.cleaner` holds the pid of the background process deleting that work area. */
+/** `<work area>.cleaner` holds the owner record of the background process deleting that work area. */
 const CLEANER_SUFFIX = '.cleaner';
 
 export function stageDirOf(home: HomeLayout, id: string): string {
@@ -62,8 +78,13 @@ export function asideDirOf(home: HomeLayout, id: string): string {
   return join(home.restoreWorkDir(id), 'old');
 }
 
+/** Write the journal durably, owned by this process, and keep its heartbeat until it is removed. */
 export async function writeJournal(home: HomeLayout, j: RestoreJournal): Promise<void> {
-  await writeFileAtomic(home.restoreJournal, `${JSON.stringify(j, null, 2)}\n`, { mode: 0o600 });
+  const owner = makeOwner();
+  await writeFileAtomic(home.restoreJournal, `${JSON.stringify({ ...j, pid: process.pid, owner }, null, 2)}\n`, { mode: 0o600 });
+  // Only while the journal there is this one: another restore may write the same path later.
+  const stillOurs = async () => (await readJournal(home).catch(() => undefined))?.owner?.token === owner.token;
+  keepFresh(home.restoreJournal, { stillOurs });
 }
 
 async function readJournal(home: HomeLayout): Promise<RestoreJournal | undefined> {
@@ -179,10 +200,16 @@ export async function finishCommitted(home: HomeLayout, j: RestoreJournal, backg
   if (background && process.platform !== 'win32') {
     // The shell names itself in `<id>.cleaner`, beside (not inside) the tree it deletes, so a
     // concurrent recovery can tell the tree is being taken care of; `rmdir` drops an empty .restore/.
-    const script = `echo $$ > "$1${CLEANER_SUFFIX}" && rm -rf -- "$1"; rm -f -- "$1${CLEANER_SUFFIX}"; rmdir -- "$2" 2>/dev/null; exit 0`;
+    // The child cannot beat, so its record is judged by its pid and start time here, by its age
+    // elsewhere: a second deleter of the same garbage tree is harmless. If the child is done
+    // before its record is written, the record names a dead pid and the next recovery drops it.
+    const script = `rm -rf -- "$1"; rm -f -- "$1${CLEANER_SUFFIX}"; rmdir -- "$2" 2>/dev/null; exit 0`;
     const child = spawn('sh', ['-c', script, 'hoziron-cleanup', work, home.restoreDir], { detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);
     if (child.pid !== undefined) {
+      await fs
+        .writeFile(`${work}${CLEANER_SUFFIX}`, `${JSON.stringify(ownerOfChild(child.pid))}\n`, { mode: 0o600 })
+        .catch(() => undefined);
       child.unref();
       return;
     }
@@ -199,20 +226,19 @@ export async function tidyRestoreDir(home: HomeLayout): Promise<void> {
   await fs.rmdir(home.restoreDir).catch(() => undefined);
 }
 
-/** Record that a live process owns work area `id` (so recovery leaves it alone). */
+/** Record that this process owns work area `id` (so recovery leaves it alone while it beats). */
 export async function claimWorkArea(home: HomeLayout, id: string): Promise<void> {
   await fs.mkdir(home.restoreDir, { recursive: true, mode: 0o700 });
   await fs.mkdir(home.restoreWorkDir(id), { mode: 0o700 });
-  await fs.writeFile(join(home.restoreWorkDir(id), OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+  const file = join(home.restoreWorkDir(id), OWNER_FILE);
+  await fs.writeFile(file, `${JSON.stringify(makeOwner())}\n`, { mode: 0o600 });
+  keepFresh(file);
 }
 
-async function pidIn(file: string): Promise<number | undefined> {
-  try {
-    const pid = Number.parseInt(await fs.readFile(file, 'utf8'), 10);
-    return Number.isInteger(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+/** Whether `file` names a live owner other than this process (a leftover of ours is not live). */
+async function liveOwner(file: string): Promise<boolean> {
+  const f = await readOwnerFile(file).catch(() => undefined);
+  return f !== undefined && f.judgment.state === 'alive' && !isThisProcess(f.record);
 }
 
 /**
@@ -222,8 +248,17 @@ async function pidIn(file: string): Promise<number | undefined> {
 export async function recoverInterruptedRestore(home: HomeLayout): Promise<void> {
   if (!(await exists(home.restoreDir))) return;
   const j = await readJournal(home);
-  if (j && j.pid !== process.pid && isProcessAlive(j.pid)) {
-    throw new HozironError('busy', `a restore is in progress (pid ${j.pid})`, 'wait for it to finish, then try again');
+  if (j) {
+    const owner = parseOwner(j.owner ?? j.pid);
+    const heartbeatMs = (await fs.stat(home.restoreJournal)).mtimeMs;
+    const judged = judgeOwner(identityOf(owner), heartbeatMs);
+    if (judged.state === 'alive' && !isThisProcess(owner)) {
+      throw new HozironError(
+        'busy',
+        `a restore is in progress (pid ${j.pid}${owner.host ? ` on host ${owner.host}` : ''}: ${judged.reason})`,
+        'wait for it to finish, then try again',
+      );
+    }
   }
   if (j) {
     if (j.phase === 'committed') {
@@ -233,18 +268,17 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
     }
   }
   const names = await fs.readdir(home.restoreDir);
-  const liveOwner = (pid: number | undefined) => pid !== undefined && pid !== process.pid && isProcessAlive(pid);
   for (const name of names) {
     if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX)) continue;
     const dir = join(home.restoreDir, name);
     // Being deleted by a background cleaner, or owned by a running restore or dry run.
-    if (liveOwner(await pidIn(`${dir}${CLEANER_SUFFIX}`)) || liveOwner(await pidIn(join(dir, OWNER_FILE)))) continue;
+    if ((await liveOwner(`${dir}${CLEANER_SUFFIX}`)) || (await liveOwner(join(dir, OWNER_FILE)))) continue;
     await removeTree(dir);
   }
   for (const name of names) {
     if (!name.endsWith(CLEANER_SUFFIX)) continue;
     const file = join(home.restoreDir, name);
-    if (!liveOwner(await pidIn(file))) await fs.rm(file, { force: true });
+    if (!(await liveOwner(file))) await fs.rm(file, { force: true });
   }
   await tidyRestoreDir(home);
 }

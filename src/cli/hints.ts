@@ -16,7 +16,7 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   skip_checksum: () => 'pass --no-verify to skip the whole-archive checksum (every entry is still checked)',
   stop_daemon: () => 'run `hoziron stop` first (or pass --force)',
   daemon_owns_home: () => 'stop it with `hoziron stop`, or use another --home',
-  wait_for_stop: (d) => `see ${d.log}; wait longer with --timeout, or kill -9 ${d.pid} as a last resort`,
+  wait_for_stop: (d) => `see ${d.log}; wait longer with --timeout, or ${d.last_resort ?? `kill -9 ${d.pid} as a last resort`}`,
   other_output: () => 'choose another --output path',
   daemon_status: (d) => `see \`hoziron status\` and ${d.log ?? 'run/daemon.log'}`,
   start_daemon: () => 'start it with `hoziron start`',

@@ -14,6 +14,7 @@ import { MEMORY_SPEC } from '../stores/memory.js';
 import { integrityCheck, openForCheck, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
 import { DAEMON_CHECKS } from './daemon-checks.js';
 import { runChecks, type DoctorCheck, type DoctorContext, type DoctorReport, type Finding } from './doctor.js';
+import { locksCheck } from './locks.js';
 
 /**
  * Free space under which doctor warns, per filesystem (home and storage). 1 GiB: enough for
@@ -194,6 +195,7 @@ const BUILTIN_CHECKS: DoctorCheck[] = [
   ),
   storageWritableCheck,
   diskSpaceCheck,
+  locksCheck,
   ...DAEMON_CHECKS,
 ];
 

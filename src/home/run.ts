@@ -1,12 +1,14 @@
 /**
  * A read-only view of a home's `run/`: whether a daemon runs on it and where it listens.
- * Nothing here writes or removes a file, so `status`, `doctor` and a restore can ask at any
- * moment without racing a daemon that is starting (the daemon owns these files:
- * `daemon/pidfile.ts`).
+ * The daemon lock (`run/daemon.lock`, an owner record with a heartbeat: `fsutil/lock.ts`)
+ * says whether a daemon runs and which one; the pid file says where it listens, and counts
+ * only while it names the lock's owner. Nothing here writes or removes a file, so `status`,
+ * `doctor` and a restore can ask at any moment without racing a daemon that is starting
+ * (the daemon owns these files: `daemon/pidfile.ts`).
  */
 import { readFileSync } from 'node:fs';
 import type { DaemonStatus } from '../api/daemon.js';
-import { isProcessAlive } from '../fsutil/process.js';
+import { inspectLockSync, type LockState } from '../fsutil/lock.js';
 import type { HomeLayout } from './layout.js';
 
 export interface PidFileContent {
@@ -31,9 +33,13 @@ export function readPidFile(home: HomeLayout): PidFileContent | undefined {
   return { pid: doc.pid, address: doc.address, started_at: doc.started_at };
 }
 
-export function lockOwner(home: HomeLayout): number | undefined {
-  const doc = readJson(home.daemonLock) as { pid?: unknown } | undefined;
-  return typeof doc?.pid === 'number' ? doc.pid : undefined;
+/** The daemon lock as it is now (undefined: none); `judgment.local` says whether we can signal it. */
+export function readDaemonLock(home: HomeLayout): LockState | undefined {
+  try {
+    return inspectLockSync(home.daemonLock);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -42,9 +48,14 @@ export function lockOwner(home: HomeLayout): number | undefined {
  * has not written its pid file yet (still starting) counts as running, without an address.
  */
 export function readDaemonStatus(home: HomeLayout): DaemonStatus {
+  const lock = readDaemonLock(home);
+  if (!lock || lock.judgment.state !== 'alive' || lock.record.pid === undefined) return { running: false };
+  const status: DaemonStatus = { running: true, pid: lock.record.pid };
+  if (!lock.judgment.local) {
+    status.host = lock.record.host ?? 'unknown';
+    status.local = false;
+  }
   const pid = readPidFile(home);
-  if (pid && isProcessAlive(pid.pid)) return { running: true, pid: pid.pid, address: pid.address, started_at: pid.started_at };
-  const owner = lockOwner(home);
-  if (owner !== undefined && isProcessAlive(owner)) return { running: true, pid: owner };
-  return { running: false };
+  if (pid?.pid === lock.record.pid) Object.assign(status, { address: pid.address, started_at: pid.started_at });
+  return status;
 }

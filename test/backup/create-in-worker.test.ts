@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stamp } from '../../src/fsutil/temp.js';
 import { importBuilt } from '../support/cli.js';
 import { makeHome, type TestHome } from './helpers.js';
 
@@ -92,7 +93,7 @@ describe('createBackupInWorker', () => {
     const layout = new HomeLayout(h.home);
     mkdirSync(h.storage, { recursive: true });
     // Another operation's temporary directory of this process (a verify): not the worker's.
-    const verify = join(h.storage, `.hoziron-tmp-${process.pid}-0123abcd.verify`);
+    const verify = join(h.storage, `.hoziron-tmp-${stamp()}-0123abcd.verify`);
     mkdirSync(verify);
     // A stand-in worker that writes what a create writes, then exits without answering.
     const entry = join(h.dir, 'dying-worker.mjs');
@@ -101,8 +102,8 @@ describe('createBackupInWorker', () => {
       `import { writeFileSync } from 'node:fs';
        import { workerData } from 'node:worker_threads';
        const dir = workerData.cfg.storageDir;
-       for (const name of ['.hoziron-tmp-${process.pid}-aaaaaaaa.body', '.hoziron-tmp-${process.pid}-bbbbbbbb.db',
-                           '.hoziron-tmp-${process.pid}-bbbbbbbb.db-journal', '.hoziron-backup-x.tar.gz.json.tmp-${process.pid}-cccccccc'])
+       for (const name of ['.hoziron-tmp-${stamp()}-aaaaaaaa.body', '.hoziron-tmp-${stamp()}-bbbbbbbb.db',
+                           '.hoziron-tmp-${stamp()}-bbbbbbbb.db-journal', '.hoziron-backup-x.tar.gz.json.tmp-${stamp()}-cccccccc'])
          writeFileSync(dir + '/' + name, 'partial');
        process.exit(7);`,
     );
@@ -111,6 +112,6 @@ describe('createBackupInWorker', () => {
     );
     expect(err).toBeInstanceOf(HozironError);
     expect(err).toMatchObject({ code: 'internal', message: 'the backup stopped: its worker thread exited with code 7' });
-    expect(readdirSync(h.storage).sort()).toEqual([`.hoziron-tmp-${process.pid}-0123abcd.verify`]);
+    expect(readdirSync(h.storage).sort()).toEqual([`.hoziron-tmp-${stamp()}-0123abcd.verify`]);
   });
 });

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { originTag } from '../../src/fsutil/owner.js';
+import { ageFile } from '../support/owner.js';
 import { createJson, gnuTarExtract, gnuTarList, listJson, makeHome, sh, sha256, type TestHome } from './helpers.js';
 
 let h: TestHome | undefined;
@@ -139,11 +141,16 @@ describe('hoziron backup create', () => {
     // What a create killed while writing there left behind (a dead pid's temporary body) is
     // removed by the next create into that directory; the operator's own files are not.
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
-    const leftover = join(dirname(target), `.hoziron-tmp-${deadPid}-0123abcd.body`);
+    const leftover = join(dirname(target), `.hoziron-tmp-${deadPid}-1-${originTag()}-0123abcd.body`);
     writeFileSync(leftover, 'half an archive');
+    // One left by an older version (pid only) goes once its mtime is older than the limit.
+    const legacy = join(dirname(target), `.hoziron-tmp-${deadPid}-0123abcd.body`);
+    writeFileSync(legacy, 'half an archive');
+    ageFile(legacy, 10 * 60_000);
     writeFileSync(join(dirname(target), 'notes.txt'), 'mine');
     expect((await createJson(h, '--output', join(dirname(target), 'second.tar.gz'))).path).toMatch(/second\.tar\.gz$/);
     expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(legacy)).toBe(false);
     expect(readFileSync(join(dirname(target), 'notes.txt'), 'utf8')).toBe('mine');
   });
 

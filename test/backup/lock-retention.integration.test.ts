@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PruneResult } from '../../src/api/types.js';
 import { BIN } from '../support/cli.js';
+import { deadPid, ownerRecord } from '../support/owner.js';
 import { createJson, gnuTarExtract, listJson, makeHome, setRetention, sha256, type TestHome } from './helpers.js';
 
 let h: TestHome | undefined;
@@ -15,11 +16,6 @@ afterEach(() => {
 
 function storageNames(t: TestHome): string[] {
   return readdirSync(t.storage).sort();
-}
-
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return Number(r.stdout);
 }
 
 describe('backup retention, delete and prune', () => {
@@ -101,10 +97,7 @@ describe('the backup lock', () => {
 
   it('takes over a lock whose owner is dead', async () => {
     h = makeHome();
-    writeFileSync(
-      join(h.storage, '.hoziron-backup.lock'),
-      JSON.stringify({ pid: deadPid(), operation: 'create', started_at: '2026-01-01T00:00:00Z', token: 'x' }),
-    );
+    writeFileSync(join(h.storage, '.hoziron-backup.lock'), JSON.stringify({ ...ownerRecord({ pid: deadPid() }), operation: 'create' }));
     const rec = await createJson(h);
     expect(existsSync(rec.path)).toBe(true);
     expect(existsSync(join(h.storage, '.hoziron-backup.lock'))).toBe(false);
@@ -124,6 +117,7 @@ describe('the backup lock', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(storageNames(h).some((n) => n.startsWith('.hoziron-tmp-'))).toBe(true);
+    expect(storageNames(h)).toContain('.hoziron-backup.lock'); // left by the killed create, taken over below
     expect(await listJson(h)).toEqual([]);
     expect(storageNames(h)).toEqual([]);
     // And a locked command after it works; the streamed large file matches its manifest line.

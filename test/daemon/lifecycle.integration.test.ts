@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDaemonStatus } from '../../src/home/run.js';
 import { BIN } from '../support/cli.js';
+import { ageFile, deadPid, otherNamespaceOwner, ownerRecord } from '../support/owner.js';
 import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
 
 describe('daemon lifecycle', () => {
@@ -66,6 +67,8 @@ describe('daemon lifecycle', () => {
   });
 
   it('doctor fails when the pid file names a live process that does not answer', async () => {
+    // The lock names this test process (alive, here); its pid file an address nobody answers.
+    writeFileSync(t.home.daemonLock, JSON.stringify({ ...ownerRecord(), operation: 'daemon' }));
     writeFileSync(t.home.pidFile, JSON.stringify({ pid: process.pid, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
     const r = await t.cliAsync(['doctor', '--json']);
     const report = JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string }[] };
@@ -77,12 +80,37 @@ describe('daemon lifecycle', () => {
   });
 
   it('a stale pid file and lock (dead pid) are taken over by the next start', async () => {
-    const dead = 2 ** 22 + 12345; // above Linux's default pid_max range in practice
-    writeFileSync(t.home.daemonLock, JSON.stringify({ pid: dead }));
+    const dead = deadPid();
+    writeFileSync(t.home.daemonLock, JSON.stringify({ ...ownerRecord({ pid: dead, start_time: '1' }), operation: 'daemon' }));
     writeFileSync(t.home.pidFile, JSON.stringify({ pid: dead, address: '127.0.0.1:1', started_at: new Date().toISOString() }));
     expect(readDaemonStatus(t.home).running).toBe(false);
     api = await startDaemon(t);
     expect(readDaemonStatus(t.home).running).toBe(true);
+  });
+
+  it('stop never signals a daemon in another PID namespace (its pid 1 is not ours); status says it runs elsewhere', async () => {
+    expect((await t.cliAsync(['stop'])).code).toBe(0);
+    writeFileSync(t.home.daemonLock, JSON.stringify({ ...otherNamespaceOwner({ host: 'other-pod' }), operation: 'daemon' }));
+    const stop = await t.cliAsync(['stop']);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/^error: the daemon on .* cannot be signalled from here: another host, boot or PID namespace/m);
+    expect(stop.stderr).toMatch(/^hint: run `hoziron stop` where the daemon runs/m);
+    expect(JSON.parse((await t.cliAsync(['status', '--json'])).stdout)).toMatchObject({
+      running: true,
+      pid: 1,
+      local: false,
+      host: 'other-pod',
+    });
+    // A second start refuses while it beats, and takes the lock over once its heartbeat is old.
+    expect((await t.cliAsync(['start'])).stderr).toMatch(/already runs/);
+    const doctor = await t.cliAsync(['doctor', '--break-lock', 'daemon']);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stderr).toMatch(/held by a live owner/);
+    ageFile(t.home.daemonLock, 5 * 60_000);
+    expect(readDaemonStatus(t.home).running).toBe(false);
+    expect((await t.cliAsync(['stop'])).stdout).toMatch(/not running/);
+    api = await startDaemon(t);
+    expect(readDaemonStatus(t.home)).toMatchObject({ running: true, address: api.address });
   });
 
   it('--foreground logs to stdout and stops gracefully on SIGINT, removing its files', async () => {

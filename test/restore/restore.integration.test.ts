@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { tempDir } from '../support/cli.js';
+import { ownerRecord } from '../support/owner.js';
 import { cli, dumpDb, makeHome, snapshotTree, waitForCleanup } from './support/home.js';
 import { baseDirs, baseFiles, entriesFor, manifestFor, sha256, tarBytes, writeArchive, type RawEntry } from './support/archives.js';
 
@@ -145,6 +146,8 @@ describe('hoziron backup restore: round trip', () => {
     const home = await freshHome('daemon');
     const record = JSON.parse((await cli(home, 'backup', 'create', '--agents-only', '--json')).stdout) as { path: string };
     mkdirSync(join(home, 'run'), { recursive: true });
+    // The lock says a daemon runs (this test process, as its owner); the pid file says where.
+    writeFileSync(join(home, 'run/daemon.lock'), JSON.stringify({ ...ownerRecord(), operation: 'daemon' }));
     writeFileSync(
       join(home, 'run/hoziron.pid'),
       JSON.stringify({ pid: process.pid, address: '127.0.0.1:1', started_at: new Date().toISOString() }),
