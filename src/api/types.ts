@@ -24,5 +24,6 @@ export interface BackupRecord {
 }
 
 export interface ApiError {
-  error: { code: string; message: string; hint?: string };
+  /** `remedy`: the stable key of what the caller can do (src/errors.ts), for clients that phrase it themselves. */
+  error: { code: string; message: string; hint?: string; remedy?: string };
 }

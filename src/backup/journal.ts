@@ -248,3 +248,29 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
   }
   await tidyRestoreDir(home);
 }
+
+/**
+ * The restore running on this home now, if any: a journal, or a work area (staging, dry run)
+ * whose owner is a live process other than this one. A work area being deleted by a cleaner
+ * is not a running restore (its swap is committed). This is the one "restore in progress"
+ * check (`start` refuses while it answers); owner records with a heartbeat can replace its
+ * pid test here without changing its callers.
+ */
+export async function findRunningRestore(home: HomeLayout): Promise<{ pid: number } | undefined> {
+  if (!(await exists(home.restoreDir))) return undefined;
+  const live = (pid: number | undefined): pid is number => pid !== undefined && pid !== process.pid && isProcessAlive(pid);
+  const j = await readJournal(home).catch(() => undefined);
+  if (j && live(j.pid)) return { pid: j.pid };
+  let names: string[];
+  try {
+    names = await fs.readdir(home.restoreDir);
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX) || names.includes(`${name}${CLEANER_SUFFIX}`)) continue;
+    const pid = await pidIn(join(home.restoreDir, name, OWNER_FILE));
+    if (live(pid)) return { pid };
+  }
+  return undefined;
+}
