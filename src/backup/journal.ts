@@ -249,14 +249,18 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
   await tidyRestoreDir(home);
 }
 
+/** A work area younger than this without a readable owner is being claimed right now. */
+const CLAIM_GRACE_MS = 10_000;
+
 /**
  * The restore running on this home now, if any: a journal, or a work area (staging, dry run)
- * whose owner is a live process other than this one. A work area being deleted by a cleaner
- * is not a running restore (its swap is committed). This is the one "restore in progress"
- * check (`start` refuses while it answers); owner records with a heartbeat can replace its
- * pid test here without changing its callers.
+ * whose owner is a live process other than this one (or that is being claimed: no owner pid
+ * yet, made seconds ago). A work area being deleted by a cleaner is not a running restore (its
+ * swap is committed). This is the one "restore in progress" check (`start` refuses while it
+ * answers); owner records with a heartbeat can replace its pid test here without changing its
+ * callers.
  */
-export async function findRunningRestore(home: HomeLayout): Promise<{ pid: number } | undefined> {
+export async function findRunningRestore(home: HomeLayout): Promise<{ pid: number | undefined } | undefined> {
   if (!(await exists(home.restoreDir))) return undefined;
   const live = (pid: number | undefined): pid is number => pid !== undefined && pid !== process.pid && isProcessAlive(pid);
   const j = await readJournal(home).catch(() => undefined);
@@ -269,8 +273,16 @@ export async function findRunningRestore(home: HomeLayout): Promise<{ pid: numbe
   }
   for (const name of names) {
     if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX) || names.includes(`${name}${CLEANER_SUFFIX}`)) continue;
-    const pid = await pidIn(join(home.restoreDir, name, OWNER_FILE));
+    const dir = join(home.restoreDir, name);
+    const pid = await pidIn(join(dir, OWNER_FILE));
     if (live(pid)) return { pid };
+    if (pid === undefined) {
+      const made = await fs.stat(dir).then(
+        (st) => st.mtimeMs,
+        () => 0,
+      );
+      if (Date.now() - made < CLAIM_GRACE_MS) return { pid: undefined };
+    }
   }
   return undefined;
 }

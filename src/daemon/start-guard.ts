@@ -17,7 +17,7 @@ export async function refuseWhileRestoring(home: HomeLayout): Promise<void> {
   if (!running) return;
   throw new HozironError(
     'busy',
-    `a restore is in progress on ${home.root} (pid ${running.pid}); the daemon does not start until it has finished`,
+    `a restore is in progress on ${home.root} (pid ${running.pid ?? 'unknown yet'}); the daemon does not start until it has finished`,
     'wait for the restore to finish, then start the daemon',
   );
 }
