@@ -59,7 +59,7 @@ function normalise(address: string | undefined): string {
 }
 
 /** Whether a connection comes from this host: a loopback address, or the address it reached. */
-export function isSameHost(remote: string | undefined, local: string | undefined): boolean {
+function isSameHost(remote: string | undefined, local: string | undefined): boolean {
   const r = normalise(remote);
   if (r === '') return false;
   return r === '::1' || /^127\.\d+\.\d+\.\d+$/.test(r) || r === normalise(local);
