@@ -5,10 +5,26 @@
  */
 import type { BackupRecord } from './types.js';
 
-/** `GET /v1/health` (no auth). */
+/**
+ * Why the daemon is degraded (docs/operations.md#health): a stable `code` for monitoring and a
+ * message for people. Messages name no paths (health needs no token); `GET /v1/backup/status`
+ * has the details.
+ */
+export interface HealthReason {
+  code:
+    | 'scheduled_backup_failed' // the last scheduled backup failed, and no backup has succeeded since
+    | 'backup_stale' // the newest backup (or, with none, the daemon's start) is older than two schedule periods
+    | 'storage_missing' // the backup storage path does not exist
+    | 'storage_unwritable'; // it is not a directory, or a file cannot be created in it
+  message: string;
+}
+
+/** `GET /v1/health` (no auth). Always HTTP 200 while the daemon answers: a degraded daemon still serves. */
 export interface HealthResponse {
-  /** `ok` while serving; `restoring` while a live restore swaps the state. */
-  status: 'ok' | 'restoring';
+  /** `ok` while serving; `degraded` when backups are failing or at risk (see `reasons`); `restoring` while a live restore swaps the state. */
+  status: 'ok' | 'degraded' | 'restoring';
+  /** Empty unless `degraded`. */
+  reasons: HealthReason[];
   version: string;
   uptime_seconds: number;
   pid: number;
@@ -79,8 +95,29 @@ export interface BackupStatusResponse {
   /** A backup (any trigger) is running in this daemon now. */
   running: boolean;
   last_success: { at: string; id: string; trigger: BackupTrigger } | null;
-  last_attempt: { at: string; trigger: BackupTrigger; ok: boolean; error: string | null } | null;
-  storage: { path: string; archives: number; used_bytes: number; free_bytes: number | null };
+  last_attempt: BackupAttempt | null;
+  /** The last attempt of the schedule (a slot, or a missed slot after a restart). */
+  last_scheduled: BackupAttempt | null;
+  /**
+   * The storage path and what it holds. `ok: false` with `error` when it is missing, not a
+   * directory, not writable or cannot be listed (then the counts are null): the route still
+   * answers 200, since the operator can fix it.
+   */
+  storage: {
+    path: string;
+    ok: boolean;
+    error: string | null;
+    archives: number | null;
+    used_bytes: number | null;
+    free_bytes: number | null;
+  };
+}
+
+export interface BackupAttempt {
+  at: string;
+  trigger: BackupTrigger;
+  ok: boolean;
+  error: string | null;
 }
 
 export type BackupTrigger = 'api' | 'schedule' | 'missed-schedule' | 'shutdown';

@@ -40,5 +40,6 @@ export interface PruneResult {
 }
 
 export interface ApiError {
-  error: { code: string; message: string; hint?: string };
+  /** `remedy`: the stable key of what the caller can do (src/errors.ts), for clients that phrase it themselves. */
+  error: { code: string; message: string; hint?: string; remedy?: string };
 }

@@ -282,3 +282,48 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
   }
   await tidyRestoreDir(home);
 }
+
+/** A work area younger than this without a readable owner is being claimed right now. */
+const CLAIM_GRACE_MS = 10_000;
+
+/**
+ * The restore running on this home now, if any: a journal, or a work area (staging, dry run)
+ * whose owner is a live process other than this one (or that is being claimed: no owner pid
+ * yet, made seconds ago). A work area being deleted by a cleaner is not a running restore (its
+ * swap is committed). This is the one "restore in progress" check (`start` refuses while it
+ * answers). Owners are judged by their records (fsutil/owner.ts): a restore in another PID
+ * namespace or container counts while its heartbeat is fresh.
+ */
+export async function findRunningRestore(home: HomeLayout): Promise<{ pid: number | undefined } | undefined> {
+  if (!(await exists(home.restoreDir))) return undefined;
+  const j = await readJournal(home).catch(() => undefined);
+  if (j) {
+    const owner = parseOwner(j.owner ?? j.pid);
+    const heartbeatMs = await fs.stat(home.restoreJournal).then(
+      (st) => st.mtimeMs,
+      () => 0,
+    );
+    if (judgeOwner(identityOf(owner), heartbeatMs).state === 'alive' && !isThisProcess(owner)) return { pid: owner.pid };
+  }
+  let names: string[];
+  try {
+    names = await fs.readdir(home.restoreDir);
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX) || names.includes(`${name}${CLEANER_SUFFIX}`)) continue;
+    const dir = join(home.restoreDir, name);
+    const owner = await readOwnerFile(join(dir, OWNER_FILE)).catch(() => undefined);
+    if (owner) {
+      if (owner.judgment.state === 'alive' && !isThisProcess(owner.record)) return { pid: owner.record.pid };
+      continue;
+    }
+    const made = await fs.stat(dir).then(
+      (st) => st.mtimeMs,
+      () => 0,
+    );
+    if (Date.now() - made < CLAIM_GRACE_MS) return { pid: undefined };
+  }
+  return undefined;
+}

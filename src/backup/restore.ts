@@ -12,7 +12,9 @@
  * rolls the swap back: the home is entirely the old state. From the commit record on, it is
  * rolled forward: entirely the new state, with the audit event appended once. A failure (not
  * a crash) during the swap rolls back at once. The backup lock is held throughout, and the
- * daemon must be stopped (unless --force), so no one else writes the items being swapped.
+ * daemon must be stopped (or be the one restoring), so no one else writes the items being
+ * swapped. The daemon check is made again after the work area is claimed (a daemon checks
+ * for a work area after taking its lock: daemon/start-guard.ts), so one of the two backs off.
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
@@ -59,10 +61,12 @@ export interface RestoreOptions {
   confirm: boolean;
   /** false (--no-verify) skips only the whole-archive checksum. */
   verify: boolean;
-  /** Restore even though the daemon runs. */
-  force: boolean;
   actor: string;
-  /** false when the daemon itself restores (it has closed its stores). Default true. */
+  /**
+   * false when the daemon itself restores (it has closed its stores). Default true: a restore
+   * under a running daemon would lose every write it acknowledges after the swap, so there is
+   * no way to restore past it (a CLI on such a home goes through the daemon instead).
+   */
   daemonCheck?: boolean;
   onProgress?: (phase: RestorePhase, done: number, total: number) => void;
   onWarning?: (message: string) => void;
@@ -193,7 +197,7 @@ function userVersionOf(path: string): number {
 }
 
 function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
-  if (opts.daemonCheck === false || opts.force) return undefined;
+  if (opts.daemonCheck === false) return undefined;
   const d = readDaemonStatus(home);
   return d.running ? `the daemon is running (pid ${d.pid})` : undefined;
 }

@@ -40,6 +40,7 @@ export async function startProgress(label: string, opts: { json?: boolean; strea
     },
     stop() {
       if (started) bar.stop();
+      started = false;
     },
   };
 }

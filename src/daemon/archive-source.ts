@@ -2,7 +2,8 @@
  * Which archive an API request names. The API reads archives only from the storage path:
  * by id (looked up in the catalog), or by `file`, which must be an absolute path to a regular
  * file directly in the storage directory or its pre-restore folder, also after resolving
- * symlinks of its directory. Anything else is refused before any byte of it is read.
+ * symlinks of its directory. Anything else is refused before any byte of it is read. The one
+ * exception is a request made with a local credential (the home's owner, on this host).
  */
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -45,10 +46,31 @@ async function archiveInStorage(cfg: LoadedConfig, file: string): Promise<string
   return path;
 }
 
-export async function resolveSource(cfg: LoadedConfig, req: { id?: string; file?: string }): Promise<string> {
+/**
+ * A `file` named by the home's owner on this host (a local credential: local-credential.ts),
+ * who can read any file the daemon can: any absolute path to a regular file.
+ */
+async function archiveAnywhere(file: string): Promise<string> {
+  if (!isAbsolute(file)) throw new HozironError('bad_request', `refusing ${JSON.stringify(file)}: not an absolute path`);
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new HozironError('not_found', `no archive ${file}`);
+    throw new HozironError('io', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!st.isFile()) throw new HozironError('bad_request', `refusing ${JSON.stringify(file)}: not a regular file`);
+  return resolve(file);
+}
+
+export async function resolveSource(
+  cfg: LoadedConfig,
+  req: { id?: string; file?: string },
+  opts: { anyPath?: boolean } = {},
+): Promise<string> {
   if ((req.id === undefined) === (req.file === undefined)) {
     throw new HozironError('bad_request', 'give exactly one of "id" or "file"');
   }
   if (req.id !== undefined) return (await findBackup(cfg, req.id)).path;
-  return archiveInStorage(cfg, req.file!);
+  return opts.anyPath ? archiveAnywhere(req.file!) : archiveInStorage(cfg, req.file!);
 }

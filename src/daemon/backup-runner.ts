@@ -8,7 +8,7 @@
  * is recorded in run/backup-state.json for `GET /v1/backup/status` and for missed-slot
  * detection after a restart. `waitIdle` waits for the worker, so a stop waits for a backup.
  */
-import type { BackupTrigger } from '../api/daemon.js';
+import type { BackupAttempt, BackupTrigger } from '../api/daemon.js';
 import type { BackupRecord } from '../api/types.js';
 import { createBackupInWorker } from '../backup/create-in-worker.js';
 import { readBackupState, writeBackupState, type BackupState } from './backup-state.js';
@@ -40,19 +40,24 @@ export class BackupRunner {
     this.active.add(job);
     try {
       const record = await job;
-      this.state.last_attempt = { at, trigger, ok: true, error: null };
+      this.record({ at, trigger, ok: true, error: null });
       this.state.last_success = { at: record.created_at, id: record.id, trigger };
       log.info(`backup (${trigger}) done: ${record.id} ${record.path} ${record.size_bytes} bytes`);
       return record;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.state.last_attempt = { at, trigger, ok: false, error: message };
+      this.record({ at, trigger, ok: false, error: message });
       log.error(`backup (${trigger}) failed: ${message}`);
       throw err;
     } finally {
       this.active.delete(job);
       await this.persist();
     }
+  }
+
+  private record(attempt: BackupAttempt): void {
+    this.state.last_attempt = attempt;
+    if (attempt.trigger === 'schedule' || attempt.trigger === 'missed-schedule') this.state.last_scheduled = attempt;
   }
 
   /** Record the schedule slot just handled, before its backup runs (a crash never repeats it forever). */

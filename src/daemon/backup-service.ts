@@ -2,12 +2,15 @@
  * The daemon's backup service: the runner (every backup the daemon takes), the schedule,
  * the backup routes and `backup_on_shutdown`. On stop (after the server has stopped taking
  * requests) it disarms the schedule, waits for a running backup and, if configured, takes
- * the shutdown backup before the databases are closed — `hoziron stop` waits for it.
+ * the shutdown backup before the databases are closed — `hoziron stop` waits for it. It also
+ * feeds health its reasons to be degraded (health-monitor.ts) and checks the storage at start.
  */
+import { checkStorage } from '../backup/storage-check.js';
 import { BackupRunner } from './backup-runner.js';
 import { clockFromEnv } from './clock.js';
 import type { DaemonContext } from './context.js';
 import type { DaemonService } from './daemon.js';
+import { HealthMonitor } from './health-monitor.js';
 import { backupRoutes } from './routes/backup.js';
 import { restoreRoutes } from './routes/backup-restore.js';
 import { BackupScheduler } from './scheduler.js';
@@ -19,7 +22,10 @@ export function createBackupService(): DaemonService {
     name: 'backups',
     prepare(ctx: DaemonContext) {
       runner = new BackupRunner(ctx);
-      scheduler = new BackupScheduler(ctx, runner, clockFromEnv());
+      const clock = clockFromEnv();
+      scheduler = new BackupScheduler(ctx, runner, clock);
+      const health = new HealthMonitor(ctx, runner, clock);
+      ctx.healthReasons = () => health.reasons();
       const backup = backupRoutes(runner, scheduler);
       const restore = restoreRoutes(runner, scheduler);
       return (app, c) => {
@@ -27,7 +33,11 @@ export function createBackupService(): DaemonService {
         restore(app, c);
       };
     },
-    async start() {
+    async start(ctx: DaemonContext) {
+      // A storage problem does not stop the daemon: it serves the platform's state, which must
+      // not go down with the backup target. It is logged and makes health degraded until fixed.
+      const storage = await checkStorage(ctx.cfg.storageDir);
+      if (!storage.ok) ctx.log.warn(`backup storage: ${storage.error}; backups will fail and health is degraded until it is fixed`);
       await scheduler!.start();
     },
     async stop(ctx: DaemonContext) {

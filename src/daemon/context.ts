@@ -4,6 +4,7 @@
  * restore, when they are closed (so the restore can swap the files) and reopened after. A
  * route that asks for a store while they are closed gets `busy` (503), never a closed handle.
  */
+import type { HealthReason } from '../api/daemon.js';
 import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
@@ -20,6 +21,8 @@ export class DaemonContext {
   /** Set while a live restore runs: every route but health answers 503. */
   restoring = false;
   readonly startedAt = new Date();
+  /** Why health is degraded (set by the backup service: health-monitor.ts); none without it. */
+  healthReasons: () => Promise<HealthReason[]> = async () => [];
 
   constructor(
     readonly home: HomeLayout,

@@ -15,6 +15,7 @@ import { DaemonContext } from './context.js';
 import { DaemonLog } from './log.js';
 import { acquireDaemonLock, releaseDaemonLock, writePidFile } from './pidfile.js';
 import { buildServer, type RouteRegistrar } from './server.js';
+import { refuseWhileRestoring } from './start-guard.js';
 
 /** A part of the daemon with its own start and stop (the scheduler, the backup runner). */
 export interface DaemonService {
@@ -130,6 +131,12 @@ export async function runDaemon(
   const log = opts.log ?? new DaemonLog();
   const services = opts.services ?? [];
   await acquireDaemonLock(home);
+  try {
+    await refuseWhileRestoring(home); // after the lock: see start-guard.ts
+  } catch (err) {
+    releaseDaemonLock(home);
+    throw err;
+  }
   const signals = new SignalGate(home, log, opts.handleSignals ?? false);
   const ctx = new DaemonContext(home, cfg, log);
   let server: ReturnType<typeof buildServer>;

@@ -91,5 +91,5 @@ function apiHint(err: HozironError): string | undefined {
 
 export function errorBody(err: HozironError): ApiError {
   const hint = apiHint(err);
-  return { error: { code: err.code, message: err.message, ...(hint ? { hint } : {}) } };
+  return { error: { code: err.code, message: err.message, ...(hint ? { hint } : {}), ...(err.remedy ? { remedy: err.remedy } : {}) } };
 }

@@ -31,11 +31,12 @@ export async function restoreLive(
   scheduler: BackupScheduler,
   req: LiveRestoreRequest,
   actor: string,
+  opts: { anyPath?: boolean } = {},
 ): Promise<RestorePlan | RestoreResult> {
-  const source = await resolveSource(ctx.cfg, req);
+  const source = await resolveSource(ctx.cfg, req, opts);
   const verify = req.verify !== false;
   if (req.dry_run) {
-    return restoreBackup(ctx.home, ctx.cfg, { source, confirm: false, verify, force: false, actor, daemonCheck: false });
+    return restoreBackup(ctx.home, ctx.cfg, { source, confirm: false, verify, actor, daemonCheck: false });
   }
   if (ctx.restoring) throw new HozironError('conflict', 'a restore is already running');
   if (runner.running)
@@ -50,7 +51,6 @@ export async function restoreLive(
       source,
       confirm: true,
       verify,
-      force: false,
       actor,
       daemonCheck: false,
       onWarning: (m) => ctx.log.warn(`restore: ${m}`),

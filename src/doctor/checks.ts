@@ -6,7 +6,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { tempNameFor } from '../fsutil/temp.js';
+import { checkStorage } from '../backup/storage-check.js';
 import { DATA_DIRS, type HomeLayout } from '../home/layout.js';
 import { AUDIT_SPEC, AuditLog } from '../stores/audit.js';
 import { KEYS_SPEC } from '../stores/keys.js';
@@ -133,17 +133,9 @@ const storageWritableCheck: DoctorCheck = {
         return fail(`${dir} does not exist and ${parent} is not writable`);
       }
     }
-    if (!st.isDirectory()) return fail(`${dir} is not a directory`);
     // A real write, not access(): it also catches read-only mounts and a full inode table.
-    const probe = tempNameFor(`${dir}/.doctor-probe`);
-    try {
-      await fs.writeFile(probe, 'probe', { flag: 'wx', mode: 0o600 });
-    } catch (err) {
-      return fail(`cannot write in ${dir}: ${(err as Error).message}`);
-    } finally {
-      await fs.rm(probe, { force: true });
-    }
-    return ok(`${dir} is writable`);
+    const check = await checkStorage(dir);
+    return check.ok ? ok(`${dir} is writable`) : fail(check.error);
   },
 };
 

@@ -3,8 +3,8 @@
  * newest backup is recent enough for the configured schedule (no older than two periods).
  * Both only read: the pid file, `GET /v1/health`, and the storage directory's listing.
  */
-import { Cron } from 'croner';
 import { listBackups } from '../backup/catalog.js';
+import { describeAge, schedulePeriodMs } from '../backup/schedule-period.js';
 import { fetchHealth } from '../api/client.js';
 import { readDaemonStatus } from '../home/run.js';
 import type { Remedy } from '../errors.js';
@@ -22,24 +22,14 @@ const daemonCheck: DoctorCheck = {
     if (!s.address) return warn(`pid ${s.pid} holds the daemon lock but has not published its address yet (starting?)`);
     try {
       const h = await fetchHealth(s.address, 3000);
-      return ok(`answers at http://${s.address} (pid ${h.pid}, ${h.status}, up ${h.uptime_seconds}s)`);
+      const answers = `answers at http://${s.address} (pid ${h.pid}, ${h.status}, up ${h.uptime_seconds}s)`;
+      if (h.status === 'degraded') return warn(`${answers}: ${(h.reasons ?? []).map((r) => r.message).join('; ')}`);
+      return ok(answers);
     } catch {
       return fail(`the pid file says pid ${s.pid} runs at ${s.address}, but it does not answer GET /v1/health (see ${home.daemonLog})`);
     }
   },
 };
-
-function describeAge(ms: number): string {
-  const h = ms / 3_600_000;
-  return h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} days`;
-}
-
-/** The schedule's period: the gap between its next two runs (for irregular ones, an estimate). */
-function schedulePeriodMs(expr: string, from = new Date()): number | undefined {
-  if (expr === '') return undefined;
-  const [a, b] = new Cron(expr, { timezone: 'UTC', paused: true }).nextRuns(2, from);
-  return a && b ? b.getTime() - a.getTime() : undefined;
-}
 
 const backupFreshnessCheck: DoctorCheck = {
   name: 'newest backup',

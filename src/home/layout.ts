@@ -97,6 +97,10 @@ export class HomeLayout {
   get backupState(): string {
     return join(this.runDir, 'backup-state.json');
   }
+  /** A one-shot local credential (daemon/local-credential.ts), named by its random id. */
+  localCredential(id: string): string {
+    return join(this.runDir, `local-${id}.credential`);
+  }
   /** Restore staging area and journal live inside the home, on the same filesystem. */
   get restoreDir(): string {
     return this.path('.restore');

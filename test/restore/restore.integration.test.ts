@@ -142,7 +142,7 @@ describe('hoziron backup restore: round trip', () => {
     expect(readFileSync(join(home, 'data/memory/mem-1.md'), 'utf8')).toBe('change 3\n');
   });
 
-  it('refuses while the daemon runs, with a hint; --force overrides', async () => {
+  it('with a daemon that runs but does not answer, refuses and changes nothing; --force no longer exists', async () => {
     const home = await freshHome('daemon');
     const record = JSON.parse((await cli(home, 'backup', 'create', '--agents-only', '--json')).stdout) as { path: string };
     mkdirSync(join(home, 'run'), { recursive: true });
@@ -155,11 +155,17 @@ describe('hoziron backup restore: round trip', () => {
     const before = snapshotTree(home);
     const r = await cli(home, 'backup', 'restore', record.path, '--confirm');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/daemon is running/);
-    expect(r.stderr).toMatch(/hint: .*hoziron stop/);
+    expect(r.stderr).toMatch(/^error: the daemon does not answer at http:\/\/127\.0\.0\.1:1/m);
+    expect(r.stderr).toMatch(/hint: .*hoziron status/);
     expect(snapshotTree(home)).toEqual(before);
-    expect((await cli(home, 'backup', 'restore', record.path)).code).toBe(1); // the dry run says it would be refused
-    expect((await cli(home, 'backup', 'restore', record.path, '--confirm', '--force')).code).toBe(0);
+    // The dry run verifies here and says the confirmed restore would go through the daemon.
+    const dry = await cli(home, 'backup', 'restore', record.path);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(/warning: the daemon \(pid \d+\) runs on this home: a confirmed restore goes through it/);
+    const force = await cli(home, 'backup', 'restore', record.path, '--confirm', '--force');
+    expect(force.code).toBe(2);
+    expect(force.stderr).toMatch(/unknown option '--force'/);
+    expect(snapshotTree(home)).toEqual(before);
   });
 });
 

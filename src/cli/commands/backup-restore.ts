@@ -1,6 +1,10 @@
-/** `hoziron backup restore <id|file> [--confirm] [--no-verify] [--force] [--json]`. */
+/**
+ * `hoziron backup restore <id|file> [--confirm] [--no-verify] [--json]`. With a daemon running
+ * on the home, a confirmed restore goes through it (daemon/cli-restore.ts).
+ */
 import type { Command } from 'commander';
 import type { RestoreChanges, RestorePlan, RestoreResult } from '../../api/restore.js';
+import { printableLine } from '../../printable.js';
 import type { App } from '../app.js';
 import { formatBytes, formatTime } from '../format.js';
 import { startProgress } from '../progress.js';
@@ -34,7 +38,7 @@ function renderPlan(p: RestorePlan): string[] {
   return [head, ...renderArchive(p), ...renderChanges(p.changes), 'Nothing was changed. Run again with --confirm to restore.'];
 }
 
-function renderResult(r: RestoreResult): string[] {
+function renderResult(r: RestoreResult, daemon: { pid: number } | undefined): string[] {
   const t = r.timings;
   return [
     `Restored backup ${r.archive.id} (${r.archive.scope}).`,
@@ -42,7 +46,7 @@ function renderResult(r: RestoreResult): string[] {
     ...renderChanges(r.changes),
     `  safety backup: ${r.safety_backup ? `${r.safety_backup.id} (${r.safety_backup.path})` : 'none'}`,
     `  time: restore ${(t.restore_ms / 1000).toFixed(1)}s + safety backup ${(t.safety_backup_ms / 1000).toFixed(1)}s = ${(t.total_ms / 1000).toFixed(1)}s`,
-    'Restart the daemon with `hoziron start`.',
+    daemon ? `The daemon (pid ${daemon.pid}) restored it and serves the restored state.` : 'Start the daemon with `hoziron start`.',
   ];
 }
 
@@ -52,32 +56,34 @@ export function registerBackupRestore(program: Command, app: App): void {
     .description('restore the home from a backup (a dry run unless --confirm)')
     .option('--confirm', 'actually restore (without it: verify and show what would change)')
     .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
-    .option('--force', 'restore even though the daemon is running')
     .option('--json', 'print the plan or the result as one JSON document')
-    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; force?: boolean; json?: boolean }) => {
+    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; json?: boolean }) => {
       const { home, cfg } = await app.open();
-      const { restoreBackup } = await import('../../backup/restore.js');
+      const { restoreFromCli } = await import('../../daemon/cli-restore.js');
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', { json: opts.json });
-      let outcome: RestorePlan | RestoreResult;
+      let done: { outcome: RestorePlan | RestoreResult; daemon?: { pid: number } };
       try {
-        outcome = await restoreBackup(home, cfg, {
+        done = await restoreFromCli(home, cfg, {
           source,
           confirm: opts.confirm === true,
           verify: opts.verify,
-          force: opts.force === true,
-          actor: 'cli',
-          onProgress: (phase, done, total) => {
-            if (phase === 'verify') progress.update(done, total);
+          onProgress: (phase, n, total) => {
+            if (phase === 'verify') progress.update(n, total);
           },
           onWarning: opts.json ? undefined : (m) => app.warn(m),
+          onDelegate: (d) => {
+            progress.stop();
+            if (!opts.json) app.print(`The daemon (pid ${d.pid}) runs on this home: restoring through it (http://${d.address}).`);
+          },
         });
       } finally {
         progress.stop();
       }
+      const { outcome } = done;
       if (opts.json) app.printJson(outcome);
-      else app.print(outcome.dry_run ? renderPlan(outcome) : renderResult(outcome));
+      else app.print(outcome.dry_run ? renderPlan(outcome) : renderResult(outcome, done.daemon));
       if (outcome.dry_run && !outcome.restorable) {
-        app.stderr.write(`error: a restore would be refused: ${outcome.refusal}\nhint: run \`hoziron stop\` first (or pass --force)\n`);
+        app.stderr.write(`error: a restore would be refused: ${printableLine(outcome.refusal ?? '')}\n`);
         process.exitCode = 1;
       }
     });

@@ -1,11 +1,11 @@
-/** `hoziron health [--json]`: ask the running daemon `GET /v1/health`; exit 1 if it does not answer. */
+/** `hoziron health [--json]`: ask the running daemon `GET /v1/health`; exit 1 if it does not answer or is degraded. */
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 
 export function registerHealth(program: Command, app: App): void {
   program
     .command('health')
-    .description('ask the daemon GET /v1/health (exit 1 if it does not answer)')
+    .description('ask the daemon GET /v1/health (exit 1 if it does not answer, or is degraded)')
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
       const home = await app.runPreflights();
@@ -19,7 +19,13 @@ export function registerHealth(program: Command, app: App): void {
           return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
         })();
       const h = await fetchHealth(address);
+      const reasons = h.reasons ?? [];
       if (opts.json) app.printJson({ address, ...h });
-      else app.print(`${h.status}: hoziron ${h.version}, pid ${h.pid}, up ${h.uptime_seconds}s, http://${address}`);
+      else
+        app.print([
+          `${h.status}: hoziron ${h.version}, pid ${h.pid}, up ${h.uptime_seconds}s, http://${address}`,
+          ...reasons.map((r) => `  ${r.code}: ${r.message}`),
+        ]);
+      if (h.status === 'degraded') process.exitCode = 1;
     });
 }

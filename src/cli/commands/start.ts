@@ -25,6 +25,8 @@ export function registerStart(program: Command, app: App): void {
           'stop it with `hoziron stop`, or use another --home',
         );
       }
+      const { refuseWhileRestoring } = await import('../../daemon/start-guard.js');
+      await refuseWhileRestoring(home);
       const { launchDaemon } = await import('../../daemon/launch.js');
       const r = await launchDaemon(home);
       if (opts.json) app.printJson({ pid: r.pid, address: r.address, started_at: r.started_at, log: r.log });

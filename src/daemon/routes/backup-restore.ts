@@ -4,6 +4,7 @@ import type { BackupRestoreRequest } from '../../api/daemon.js';
 import type { BackupRunner } from '../backup-runner.js';
 import type { DaemonContext } from '../context.js';
 import { restoreLive } from '../live-restore.js';
+import { LOCAL_KEY_ID } from '../local-credential.js';
 import type { BackupScheduler } from '../scheduler.js';
 import { actorOf, fileSchema, idSchema } from './backup.js';
 
@@ -21,7 +22,9 @@ export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) 
           },
         },
       },
-      async (request) => restoreLive(ctx, runner, scheduler, request.body, actorOf(request)),
+      // A local credential (the home's owner on this host: a CLI restore) may name any archive file.
+      async (request) =>
+        restoreLive(ctx, runner, scheduler, request.body, actorOf(request), { anyPath: request.apiKey?.id === LOCAL_KEY_ID }),
     );
   };
 }

@@ -15,6 +15,7 @@ import type { DaemonContext } from '../context.js';
 import type { BackupScheduler } from '../scheduler.js';
 import { verifyBackup, type VerifyReport } from '../../backup/verify.js';
 import { resolveSource } from '../archive-source.js';
+import { checkStorage } from '../../backup/storage-check.js';
 
 /** A backup id (a UUID) or a unique prefix of at least 8 hex digits. */
 export const idSchema = { type: 'string', pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,35}$' } as const;
@@ -44,14 +45,23 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
 
     app.get('/v1/backup/list', { config: { role: 'viewer' } }, async (): Promise<BackupRecord[]> => listBackups(ctx.cfg));
 
+    // Never a 500 for storage the operator can fix: what is wrong is in `storage.error`.
     app.get('/v1/backup/status', { config: { role: 'viewer' } }, async (): Promise<BackupStatusResponse> => {
-      const records = await listBackups(ctx.cfg);
+      const dir = ctx.cfg.storageDir;
+      const check = await checkStorage(dir);
+      let error = check.ok ? null : check.error;
+      let records: BackupRecord[] | null = null;
+      try {
+        records = await listBackups(ctx.cfg);
+      } catch (err) {
+        error ??= `cannot list ${dir}: ${(err as Error).message}`;
+      }
       let free: number | null = null;
       try {
-        const st = await fs.statfs(ctx.cfg.storageDir);
+        const st = await fs.statfs(dir);
         free = Number(st.bavail) * Number(st.bsize);
       } catch {
-        /* storage directory not there yet */
+        /* missing, or not reachable: reported in error */
       }
       return {
         schedule: scheduler.expression,
@@ -59,10 +69,13 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
         running: runner.running,
         last_success: runner.state.last_success,
         last_attempt: runner.state.last_attempt,
+        last_scheduled: runner.state.last_scheduled,
         storage: {
-          path: ctx.cfg.storageDir,
-          archives: records.length,
-          used_bytes: records.reduce((n, r) => n + r.size_bytes, 0),
+          path: dir,
+          ok: error === null,
+          error,
+          archives: records?.length ?? null,
+          used_bytes: records ? records.reduce((n, r) => n + r.size_bytes, 0) : null,
           free_bytes: free,
         },
       };
