@@ -158,6 +158,11 @@ export function loadConfig(home: HomeLayout): LoadedConfig {
     }
     throw new HozironError('io', `cannot read ${file}: ${(err as Error).message}`);
   }
+  return parseConfig(text, file, home);
+}
+
+/** Parse and validate the text of a `config.toml` (`file` names it in messages). */
+export function parseConfig(text: string, file: string, home: HomeLayout): LoadedConfig {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text);

@@ -24,6 +24,15 @@ export const SCOPE_ITEMS: Record<Scope, readonly string[]> = {
   agents: ['data/agents/', 'data/memory/', HOME_FILES.memory],
 };
 
+/**
+ * What an archive of each scope must hold to leave a home that works: a full restore replaces
+ * the config and every database, an agents restore the memory database.
+ */
+export const REQUIRED_ITEMS: Record<Scope, readonly string[]> = {
+  full: [HOME_FILES.config, HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory],
+  agents: [HOME_FILES.memory],
+};
+
 /** Home-relative paths of the SQLite databases. */
 export const DATABASES = [HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory] as const;
 
