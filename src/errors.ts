@@ -49,7 +49,8 @@ export type Remedy =
   | 'daemon_status' // the daemon does not answer (details: log)
   | 'start_daemon' // the daemon is not running
   | 'create_backup' // there is no backup yet
-  | 'send_token'; // a route needs a bearer token
+  | 'send_token' // a route needs a bearer token
+  | 'tighten_home'; // the home directory is open to group or others
 
 export interface HozironErrorOptions {
   cause?: unknown;

@@ -1,7 +1,8 @@
 /**
  * `hoziron init`: create a Hoziron home (README.md#the-home), or complete one that a crash left half
  * made. config.toml is written LAST and marks a finished home: when it exists, init changes
- * nothing at all (it only reports pieces that are missing, for `hoziron doctor` to explain).
+ * nothing but the mode of the home directory itself, which it tightens to 0700 (the home
+ * holds secrets); it only reports pieces that are missing, for `hoziron doctor` to explain.
  * Before that, each missing piece is created and each piece already present is left
  * byte-for-byte alone. Every file appears under its final name only when complete: files
  * through `writeFileAtomic`, databases through `createStore` (built under a temporary name,
@@ -33,6 +34,19 @@ export interface InitResult {
   resumed: boolean;
   /** For an initialised home: expected pieces that are missing (reported, not repaired). */
   missing: string[];
+  /** The home directory's previous mode (e.g. `0755`) when init tightened it to 0700. */
+  root_mode_tightened_from: string | null;
+}
+
+/** The home directory's own mode: it holds secrets, so private to its owner. */
+const HOME_DIR_MODE = 0o700;
+
+/** Make an existing home directory 0700 if group or others have any access; the old mode, if changed. */
+async function tightenRootMode(home: HomeLayout): Promise<string | null> {
+  const st = await fs.lstat(home.root).catch(() => undefined);
+  if (!st?.isDirectory() || (st.mode & 0o077) === 0) return null;
+  await fs.chmod(home.root, HOME_DIR_MODE);
+  return (st.mode & 0o7777).toString(8).padStart(4, '0');
 }
 
 /** The commented `.env` written by init: no secrets, only how to add them. */
@@ -75,13 +89,22 @@ async function missingPieces(home: HomeLayout): Promise<string[]> {
 }
 
 export async function initHome(home: HomeLayout): Promise<InitResult> {
-  const result: InitResult = { home: home.root, created: false, created_paths: [], admin_key: null, resumed: false, missing: [] };
+  const result: InitResult = {
+    home: home.root,
+    created: false,
+    created_paths: [],
+    admin_key: null,
+    resumed: false,
+    missing: [],
+    root_mode_tightened_from: null,
+  };
   try {
     const st = await fs.stat(home.root);
     if (!st.isDirectory()) throw new HozironError('usage', `${home.root} exists and is not a directory`, 'choose another home directory');
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
+  result.root_mode_tightened_from = await tightenRootMode(home);
   if (await exists(home.config)) {
     result.missing = await missingPieces(home);
     return result;
@@ -91,7 +114,7 @@ export async function initHome(home: HomeLayout): Promise<InitResult> {
   result.resumed = (await exists(home.root)) && (await missingPieces(home)).length < expected;
   const made = (rel: string) => result.created_paths.push(rel);
   // The home holds secrets: private to its owner when init makes it.
-  if (await ensureDir(home.root, 0o700)) made('.');
+  if (await ensureDir(home.root, HOME_DIR_MODE)) made('.');
   for (const { rel, mode } of layoutDirs(home)) if (await ensureDir(home.path(rel), mode)) made(rel);
 
   if (await createUnlessPresent(home.env, () => writeFileAtomic(home.env, ENV_TEMPLATE, { mode: 0o600, exclusive: true }))) {

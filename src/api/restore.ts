@@ -15,13 +15,67 @@ export interface RestoreArchiveInfo {
   unpacked_bytes: number;
 }
 
+/** Files of one kind of change, home-relative paths sorted bytewise. */
+interface ChangedFiles {
+  count: number;
+  /** Every path, sorted bytewise. */
+  paths: string[];
+}
+
+/** A config.toml setting whose restored value differs from the current one. */
+export interface RestoreSettingChange {
+  /** The key, e.g. `server.listen`, `backup.storage_path` (resolved to a directory). */
+  key: string;
+  before: string;
+  after: string;
+  /** Why it matters, when it does more than the value says (e.g. listening beyond this host). */
+  note?: string;
+}
+
+/** An API key as the plan names it: never its token or hash. */
+export interface RestoreKeyRef {
+  id: string;
+  name: string;
+  role: string;
+}
+
+/** How the set of usable API keys changes (full restores only; all empty otherwise). */
+export interface RestoreKeyChanges {
+  /** Usable after the restore but not now: keys the current home does not have. */
+  come_back: RestoreKeyRef[];
+  /** Usable now but not after the restore: keys the archive does not have, or has revoked. */
+  go_away: RestoreKeyRef[];
+  /** Revoked in the current home but not in the archive: they stay revoked. */
+  kept_revoked: RestoreKeyRef[];
+}
+
 /** What a restore changes in the home, by file (home-relative paths). */
 export interface RestoreChanges {
-  added: { count: number; bytes: number };
-  replaced: { count: number; bytes_before: number; bytes_after: number };
-  removed: { count: number; bytes: number };
+  /** In the archive, not in the home. */
+  added: ChangedFiles & { bytes: number };
+  /** In both: the home's copy is replaced by the archive's (which may hold the same bytes). */
+  replaced: ChangedFiles & { bytes_before: number; bytes_after: number };
+  /** In the home's scope, not in the archive. */
+  removed: ChangedFiles & { bytes: number };
   /** The top-level items that are swapped (e.g. `config.toml`, `data/agents`). */
   items: string[];
+  /** Settings of the restored config.toml that change how the platform behaves. */
+  behaviour: RestoreSettingChange[];
+  keys: RestoreKeyChanges;
+}
+
+/** How old the backup is: the work done since it was taken, which a restore discards. */
+export interface RestoreSinceBackup {
+  /** Seconds from the archive's created_at to now. */
+  age_seconds: number;
+  /**
+   * Audit events in the current home after the backup: after the archive's audit head when
+   * the current chain holds it (`basis: "audit_head"`), else after its created_at.
+   */
+  audit_events: number;
+  basis: 'audit_head' | 'created_at';
+  /** Time of the newest of those events, or null when there are none. */
+  newest_event_at: string | null;
 }
 
 export interface RestorePlan {
@@ -34,6 +88,7 @@ export interface RestorePlan {
   /** Whether the whole-archive checksum was verified (false with --no-verify). */
   checksum_verified: boolean;
   changes: RestoreChanges;
+  since_backup: RestoreSinceBackup;
   warnings: string[];
 }
 
@@ -54,6 +109,8 @@ export interface RestoreResult {
   checksum_verified: boolean;
   safety_backup: BackupRecord | null;
   changes: RestoreChanges;
+  /** Measured just before the swap: the work the restore discarded. */
+  since_backup: RestoreSinceBackup;
   timings: RestoreTimings;
   warnings: string[];
 }

@@ -4,14 +4,14 @@
  * reported apart, to be snapshotted rather than read. Never collected: `-wal`, `-shm` and
  * `-journal` files, temporary files (ours and `writeFileAtomic`'s), the storage directory
  * (wherever it is), `run/`, `.restore/`, symlinks and other special files (reported as
- * warnings). A full scope without one of its required files (REQUIRED_FULL_FILES) is
+ * warnings). A scope without one of its required files (REQUIRED_ITEMS) is
  * refused: an archive without it would restore a home that does not work. Reads only;
  * changes nothing.
  */
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { isTempName, tempOwner } from '../fsutil/temp.js';
-import { DATABASES, REQUIRED_FULL_FILES, SCOPE_ITEMS, type HomeLayout, type Scope } from '../home/layout.js';
+import { DATABASES, REQUIRED_ITEMS, SCOPE_ITEMS, type HomeLayout, type Scope } from '../home/layout.js';
 import { HozironError, errnoCode } from '../errors.js';
 
 interface CollectedDir {
@@ -93,13 +93,13 @@ export async function collectScope(home: HomeLayout, scope: Scope, excluded: str
     const st = lstatOrUndefined(home.path(rel));
     if (st) await visit(rel, st);
   }
-  if (scope === 'full') {
+  {
     const collected = new Set([...out.files.map((f) => f.rel), ...out.dbs.map((d) => d.rel)]);
-    const missing = REQUIRED_FULL_FILES.filter((rel) => !collected.has(rel));
+    const missing = REQUIRED_ITEMS[scope].filter((rel) => !collected.has(rel));
     if (missing.length > 0) {
       throw new HozironError(
         'home_missing',
-        `cannot back up ${home.root}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (or not a regular file); a full backup must hold ${REQUIRED_FULL_FILES.join(', ')}`,
+        `cannot back up ${home.root}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (or not a regular file); a${scope === 'full' ? ' full' : 'n agents'} backup must hold ${REQUIRED_ITEMS[scope].join(', ')}`,
         'put the missing file back (from an earlier backup) before backing up this home',
       );
     }

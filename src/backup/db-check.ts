@@ -1,13 +1,25 @@
 /**
- * The soundness checks of a staged (or archived) database: `PRAGMA integrity_check`, and for
+ * The soundness checks of a staged (or archived) database: `PRAGMA integrity_check`; for a
+ * database at this program's schema version, that its schema is one this program can use
+ * (a database at an older version is checked after its migration, restore.ts); and for
  * audit.db the hash chain up to the manifest's audit head. A large database is checked in a
  * worker thread (db-check-worker.ts), so the rest of the archive is still being extracted
  * meanwhile; a small one inline. The checks only read the file.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { runWorker } from './worker-runner.js';
-import { AuditLog, type AuditHead } from '../stores/audit.js';
-import { integrityCheck } from '../stores/sqlite.js';
+import { HOME_FILES } from '../home/layout.js';
+import { AUDIT_SPEC, AuditLog, type AuditHead } from '../stores/audit.js';
+import { KEYS_SPEC } from '../stores/keys.js';
+import { MEMORY_SPEC } from '../stores/memory.js';
+import { integrityCheck, openForCheck, schemaProblem, schemaVersion, type StoreSpec } from '../stores/sqlite.js';
+
+/** The store behind each database of a home, by home-relative path. */
+export const STORE_SPECS: Readonly<Record<string, StoreSpec>> = {
+  [HOME_FILES.keys]: KEYS_SPEC,
+  [HOME_FILES.audit]: AUDIT_SPEC,
+  [HOME_FILES.memory]: MEMORY_SPEC,
+};
 
 export interface DbCheckJob {
   /** Absolute path of the database file to check. */
@@ -32,6 +44,16 @@ export function checkDatabase(job: DbCheckJob): string | null {
 function runChecks(job: DbCheckJob): string | null {
   const problems = integrityCheck(job.path);
   if (problems.length > 0) return `${job.rel} fails PRAGMA integrity_check: ${problems[0]}`;
+  const spec = STORE_SPECS[job.rel];
+  if (spec) {
+    const db = openForCheck(job.path);
+    try {
+      const problem = schemaVersion(db) === spec.migrations.length ? schemaProblem(db, spec) : undefined;
+      if (problem) return `${job.rel} ${problem}: this hoziron cannot use it`;
+    } finally {
+      db.close();
+    }
+  }
   if (job.auditHead !== undefined) {
     let report;
     try {

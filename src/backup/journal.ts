@@ -20,6 +20,10 @@
  * cleaners carry owner records (`fsutil/owner.ts`) whose heartbeat is their file's mtime,
  * kept fresh by the restoring process: a restore in another container on the same home is
  * alive while it beats, and a journal whose pid was reused by another process is stale.
+ * Recovery trusts nothing it reads: `.restore/`, a journal's work area and its `stage/` and
+ * `old/` must be real directories (never symbolic links, which would carry renames and
+ * deletions out of the home), and a journal's id must be one this code generates and its
+ * items exactly paths of its scope; anything else stops recovery with `integrity`.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -42,6 +46,7 @@ import {
   readOwnerFile,
   type OwnerRecord,
 } from '../fsutil/owner.js';
+import { swapItems } from './restore-plan.js';
 
 interface JournalItem {
   /** Home-relative path of a scope item (file or directory, no trailing slash). */
@@ -68,6 +73,8 @@ export interface RestoreJournal {
 }
 
 const OWNER_FILE = 'owner';
+/** A restore id as `randomUUID` makes it; the only names a journal may give its work area. */
+const RESTORE_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** `<work area>.cleaner` holds the owner record of the background process deleting that work area. */
 const CLEANER_SUFFIX = '.cleaner';
 
@@ -95,17 +102,65 @@ async function readJournal(home: HomeLayout): Promise<RestoreJournal | undefined
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
+  let j: RestoreJournal | undefined;
   try {
-    const j = JSON.parse(text) as RestoreJournal;
-    if (j.version === 1 && typeof j.id === 'string' && Array.isArray(j.items)) return j;
+    j = JSON.parse(text) as RestoreJournal;
   } catch {
     /* fall through */
+  }
+  if (j?.version === 1 && typeof j.id === 'string' && Array.isArray(j.items)) {
+    const problem = journalProblem(j);
+    if (!problem) return j;
+    throw new HozironError(
+      'integrity',
+      `the restore journal ${home.restoreJournal} is not one hoziron wrote: ${problem}`,
+      'inspect .restore/ by hand; nothing was changed',
+    );
   }
   // writeFileAtomic never leaves a torn journal, so this is damage from outside.
   throw new HozironError(
     'integrity',
     `the restore journal ${home.restoreJournal} is unreadable`,
     'inspect .restore/ by hand: old/ holds the previous state, stage/ the restored one',
+  );
+}
+
+/**
+ * Why a parsed journal cannot be trusted, or undefined: its id names the work area that
+ * recovery renames from and deletes, and its items the home paths it renames, so both must be
+ * exactly what this code writes (a UUID; the scope's items, each once).
+ */
+function journalProblem(j: RestoreJournal): string | undefined {
+  if (!RESTORE_ID_RE.test(j.id)) return `id ${JSON.stringify(j.id)} is not a restore id`;
+  if (j.phase !== 'swapping' && j.phase !== 'committed') return `phase ${JSON.stringify(j.phase)} is unknown`;
+  if (j.scope !== 'full' && j.scope !== 'agents') return `scope ${JSON.stringify(j.scope)} is unknown`;
+  if (!Number.isSafeInteger(j.pid) || j.pid <= 0) return `pid ${JSON.stringify(j.pid)} is not a process id`;
+  const known = new Set(swapItems(j.scope));
+  const seen = new Set<string>();
+  for (const it of j.items as unknown[]) {
+    const item = it as Partial<JournalItem> | null;
+    if (typeof item?.path !== 'string' || !known.has(item.path) || seen.has(item.path) || typeof item.existed !== 'boolean') {
+      return `item ${JSON.stringify(it)} is not an item of a ${j.scope} restore`;
+    }
+    seen.add(item.path);
+  }
+  return undefined;
+}
+
+/** Refuse to recover through `path` unless it is a real directory (or absent, when allowed). */
+async function requireRealDir(path: string, mayBeAbsent: boolean): Promise<boolean> {
+  let st;
+  try {
+    st = await fs.lstat(path);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' && mayBeAbsent) return false;
+    throw err;
+  }
+  if (st.isDirectory()) return true;
+  throw new HozironError(
+    'integrity',
+    `${path} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; restore recovery never follows it out of the home`,
+    'inspect it and remove it by hand; nothing was changed',
   );
 }
 
@@ -246,7 +301,7 @@ async function liveOwner(file: string): Promise<boolean> {
  * Registered as an App preflight, so it runs before any command touches the home.
  */
 export async function recoverInterruptedRestore(home: HomeLayout): Promise<void> {
-  if (!(await exists(home.restoreDir))) return;
+  if (!(await requireRealDir(home.restoreDir, true))) return;
   const j = await readJournal(home);
   if (j) {
     const owner = parseOwner(j.owner ?? j.pid);
@@ -261,6 +316,10 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
     }
   }
   if (j) {
+    if (await requireRealDir(home.restoreWorkDir(j.id), true)) {
+      await requireRealDir(stageDirOf(home, j.id), true);
+      await requireRealDir(asideDirOf(home, j.id), true);
+    }
     if (j.phase === 'committed') {
       await finishCommitted(home, j);
     } else {
@@ -271,6 +330,13 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
   for (const name of names) {
     if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX)) continue;
     const dir = join(home.restoreDir, name);
+    // Anything but a directory (a symbolic link above all) is removed itself, never followed.
+    const st = await fs.lstat(dir).catch(() => undefined); // a cleaner may have just removed it
+    if (!st) continue;
+    if (!st.isDirectory()) {
+      await fs.rm(dir, { force: true });
+      continue;
+    }
     // Being deleted by a background cleaner, or owned by a running restore or dry run.
     if ((await liveOwner(`${dir}${CLEANER_SUFFIX}`)) || (await liveOwner(join(dir, OWNER_FILE)))) continue;
     await removeTree(dir);

@@ -1,14 +1,17 @@
 /**
  * What a restore would change: the scope items it swaps, and the files it adds, replaces and
- * removes, found by comparing the manifest with a walk of the home's scope (sizes only; the
- * home's files are not hashed). Read-only.
+ * removes (every path), found by comparing the manifest with a walk of the home's scope
+ * (sizes only; the home's files are not hashed, so a dry run stays cheap); and how old the
+ * backup is, in audit events recorded since. Read-only.
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { RestoreChanges } from '../api/restore.js';
+import type { RestoreChanges, RestoreSinceBackup } from '../api/restore.js';
 import type { Manifest } from '../archive/manifest.js';
 import { errnoCode } from '../errors.js';
 import { DATABASES, SCOPE_ITEMS, type HomeLayout } from '../home/layout.js';
+import { openForCheck } from '../stores/sqlite.js';
+import { exists } from '../fsutil/exists.js';
 
 /** SQLite files that belong to a database and must move with it (never onto a restored one). */
 const DB_SIDE_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
@@ -44,29 +47,75 @@ async function scanScope(home: HomeLayout, scope: Manifest['scope']): Promise<Ma
   return found;
 }
 
+/** The file changes of restoring `m` (behaviour and keys are filled in once the archive is staged). */
 export async function planChanges(home: HomeLayout, m: Manifest): Promise<RestoreChanges> {
   const current = await scanScope(home, m.scope);
   const changes: RestoreChanges = {
-    added: { count: 0, bytes: 0 },
-    replaced: { count: 0, bytes_before: 0, bytes_after: 0 },
-    removed: { count: 0, bytes: 0 },
+    added: { count: 0, bytes: 0, paths: [] },
+    replaced: { count: 0, bytes_before: 0, bytes_after: 0, paths: [] },
+    removed: { count: 0, bytes: 0, paths: [] },
     items: SCOPE_ITEMS[m.scope].map((i) => i.replace(/\/$/, '')),
+    behaviour: [],
+    keys: { come_back: [], go_away: [], kept_revoked: [] },
   };
   for (const f of m.files) {
     const before = current.get(f.path);
     if (before === undefined) {
       changes.added.count++;
       changes.added.bytes += f.size;
+      changes.added.paths.push(f.path);
     } else {
       changes.replaced.count++;
       changes.replaced.bytes_before += before;
       changes.replaced.bytes_after += f.size;
+      changes.replaced.paths.push(f.path);
       current.delete(f.path);
     }
   }
-  for (const size of current.values()) {
+  for (const [path, size] of current) {
     changes.removed.count++;
     changes.removed.bytes += size;
+    changes.removed.paths.push(path);
   }
+  for (const kind of [changes.added, changes.replaced, changes.removed]) kind.paths.sort();
   return changes;
+}
+
+/**
+ * How old the backup is, counted in the current home's audit trail: the events after the
+ * archive's audit head when the current chain holds that head (same seq and hash), else the
+ * events after the archive's creation time (an agents archive has no head; a home restored
+ * from elsewhere has another chain).
+ */
+export async function sinceBackup(home: HomeLayout, m: Manifest, now = Date.now()): Promise<RestoreSinceBackup> {
+  const age_seconds = Math.max(0, Math.round((now - Date.parse(m.created_at)) / 1000));
+  const none: RestoreSinceBackup = { age_seconds, audit_events: 0, basis: 'created_at', newest_event_at: null };
+  if (!(await exists(home.auditDb))) return none;
+  let db;
+  try {
+    db = openForCheck(home.auditDb);
+  } catch {
+    return none; // a damaged current trail is doctor's to report; the plan stays readable
+  }
+  try {
+    const head = m.audit_head;
+    const atHead = head && (db.prepare('SELECT hash FROM events WHERE seq = ?').get(head.seq) as { hash: string } | undefined);
+    const after =
+      head && atHead?.hash === head.hash
+        ? { basis: 'audit_head' as const, where: 'seq > ?', arg: head.seq as number | string }
+        : { basis: 'created_at' as const, where: 'time > ?', arg: m.created_at };
+    const row = db
+      .prepare(
+        `SELECT count(*) AS n, (SELECT time FROM events WHERE ${after.where} ORDER BY seq DESC LIMIT 1) AS newest FROM events WHERE ${after.where}`,
+      )
+      .get(after.arg, after.arg) as {
+      n: number;
+      newest: string | null;
+    };
+    return { age_seconds, audit_events: row.n, basis: after.basis, newest_event_at: row.newest };
+  } catch {
+    return none;
+  } finally {
+    db.close();
+  }
 }

@@ -19,17 +19,14 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
+import type { RestoreArchiveInfo, RestoreChanges, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
-import { HOME_FILES, REQUIRED_FULL_FILES, type HomeLayout } from '../home/layout.js';
-import { AUDIT_SPEC } from '../stores/audit.js';
-import { KEYS_SPEC } from '../stores/keys.js';
-import { MEMORY_SPEC } from '../stores/memory.js';
-import { openStore, type StoreSpec } from '../stores/sqlite.js';
+import { HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { openStore, schemaProblem, type Db } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { readDaemonStatus } from '../home/run.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
@@ -48,8 +45,10 @@ import {
   type RestoreJournal,
 } from './journal.js';
 import { withBackupLock } from './lock.js';
-import { planChanges, swapItems } from './restore-plan.js';
+import { planChanges, sinceBackup, swapItems } from './restore-plan.js';
+import { applyRevocations, behaviourChanges, checkRequiredItems, checkStagedConfig, type StagedConfig } from './restore-review.js';
 import { stageArchive, type StageOptions } from './stage.js';
+import { STORE_SPECS } from './db-check.js';
 import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
 
@@ -72,16 +71,16 @@ export interface RestoreOptions {
   onWarning?: (message: string) => void;
 }
 
-const STORE_SPECS: Record<string, StoreSpec> = {
-  [HOME_FILES.keys]: KEYS_SPEC,
-  [HOME_FILES.audit]: AUDIT_SPEC,
-  [HOME_FILES.memory]: MEMORY_SPEC,
-};
 /**
  * Fault injection for the crash test only: the process kills itself (SIGKILL) at this swap
  * step (0 = journal written, 1..2n = each rename, 2n+1 = committed). Unset in normal use.
  */
 const KILL_AT_SWAP_STEP = process.env.HOZIRON_TEST_KILL_AT_SWAP_STEP ? Number(process.env.HOZIRON_TEST_KILL_AT_SWAP_STEP) : undefined;
+/**
+ * Fault injection for one test only: the step after the commit (audit event, journal
+ * removal, cleanup) fails as a full disk would make it fail. Unset in normal use.
+ */
+const FAIL_AFTER_COMMIT = process.env.HOZIRON_TEST_FAIL_AFTER_COMMIT === '1';
 
 /** Room kept free beyond the unpacked size (SQLite, journal, sidecars). */
 const SPACE_MARGIN = 64 * 1024 * 1024;
@@ -110,20 +109,6 @@ function checkVersions(m: Manifest, path: string, warnings: string[]): void {
     warnings.push(
       `the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`,
     );
-}
-
-/** A full archive must hold the files a working home needs (the same list create requires). */
-function checkRequiredFiles(m: Manifest, path: string): void {
-  if (m.scope !== 'full') return;
-  const held = new Set(m.files.map((f) => f.path));
-  const missing = REQUIRED_FULL_FILES.filter((rel) => !held.has(rel));
-  if (missing.length > 0) {
-    throw new HozironError(
-      'archive_invalid',
-      `${path}: this full archive lacks ${missing.join(', ')}; restoring it would leave the home unusable`,
-      'restore from another backup',
-    );
-  }
 }
 
 async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
@@ -173,11 +158,35 @@ function migrateStaged(stageDir: string, m: Manifest, archivePath: string): stri
       );
     }
     if (version < target) {
-      openStore(path, spec).close();
+      migrateOne(path, spec, f.path, version, archivePath);
       migrated.push(path);
     }
   }
   return migrated;
+}
+
+/** Migrate one staged database forward, refusing one that migrates into a schema this version cannot use. */
+function migrateOne(path: string, spec: (typeof STORE_SPECS)[string], rel: string, version: number, archivePath: string): void {
+  const target = spec.migrations.length;
+  const refuse = (why: string) =>
+    new HozironError(
+      'unsupported_version',
+      `${archivePath}: ${rel} has schema version ${version} and cannot be migrated to ${target}: ${why}`,
+      'this hoziron cannot open that database; use another backup',
+    );
+  let db: Db;
+  try {
+    db = openStore(path, spec);
+  } catch (err) {
+    // The migration ran in one transaction: a failure left the staged file as it was.
+    throw refuse((err as Error).message);
+  }
+  try {
+    const problem = schemaProblem(db, spec);
+    if (problem) throw refuse(`after the migration it ${problem}`);
+  } finally {
+    db.close();
+  }
 }
 
 /**
@@ -214,6 +223,8 @@ interface Preflight {
   /** Why a confirmed restore would be refused (the daemon runs), for a dry run's plan. */
   refusal: string | undefined;
   stageOpts: StageOptions;
+  /** The archived config.toml once staged and validated (full scope). */
+  staged: StagedConfig;
 }
 
 /** Refuse within seconds, from the manifest alone, what cannot be restored. */
@@ -221,11 +232,13 @@ async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOpt
   const known = await readManifestEntry(archivePath);
   const manifest = known.manifest;
   checkVersions(manifest, archivePath, warnings);
-  checkRequiredFiles(manifest, archivePath);
+  checkRequiredItems(manifest, archivePath);
   await checkFreeSpace(home, manifest);
   const refusal = daemonRefusal(home, opts);
   if (refusal && opts.confirm) throw daemonError(refusal);
+  const staged: StagedConfig = {};
   const stageOpts: StageOptions = {
+    fileChecks: { [HOME_FILES.config]: checkStagedConfig(archivePath, home, staged) },
     verifyChecksum: opts.verify,
     knownManifest: known,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
@@ -233,16 +246,28 @@ async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOpt
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
     },
   };
-  return { archivePath, manifest, info: archiveInfo(archivePath, manifest), refusal, stageOpts };
+  return { archivePath, manifest, info: archiveInfo(archivePath, manifest), refusal, stageOpts, staged };
 }
 
 /** The dry run: the same verification in a work area it deletes; nothing else changes. */
-async function planRestore(home: HomeLayout, pre: Preflight, opts: RestoreOptions, warnings: string[]): Promise<RestorePlan> {
+async function planRestore(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  pre: Preflight,
+  opts: RestoreOptions,
+  warnings: string[],
+): Promise<RestorePlan> {
   const id = randomUUID();
+  // The walk of the current home runs in the thread pool while the archive is extracted.
+  const changesP = planChanges(home, pre.manifest);
+  changesP.catch(() => undefined);
   await claimWorkArea(home, id);
+  let changes: RestoreChanges;
   try {
     await stageArchive(pre.archivePath, stageDirOf(home, id), pre.stageOpts);
     migrateStaged(stageDirOf(home, id), pre.manifest, pre.archivePath);
+    changes = await changesP;
+    await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, false);
   } finally {
     await removeWorkArea(home, id);
     await tidyRestoreDir(home);
@@ -252,11 +277,30 @@ async function planRestore(home: HomeLayout, pre: Preflight, opts: RestoreOption
     restorable: pre.refusal === undefined,
     archive: pre.info,
     checksum_verified: opts.verify,
-    changes: await planChanges(home, pre.manifest),
+    changes,
+    since_backup: await sinceBackup(home, pre.manifest),
     warnings,
   };
   if (pre.refusal) plan.refusal = pre.refusal;
   return plan;
+}
+
+/**
+ * Fill in what the staged archive changes beyond files: settings of its config, and API keys.
+ * With `write`, the current home's revocations are applied to the staged keys.db.
+ */
+async function reviewStaged(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  pre: Preflight,
+  stage: string,
+  changes: RestoreChanges,
+  write: boolean,
+): Promise<void> {
+  changes.behaviour = behaviourChanges(cfg, pre.staged.cfg);
+  if (pre.manifest.files.some((f) => f.path === HOME_FILES.keys)) {
+    changes.keys = await applyRevocations(home, join(stage, HOME_FILES.keys), write);
+  }
 }
 
 /** Extract, verify and migrate into `stage`, all of it on disk before the journal may use it. */
@@ -342,6 +386,23 @@ function restoreTimings(t: RestoreClock): RestoreResult['timings'] {
 }
 
 /**
+ * The steps after the commit record: audit event, journal removal, cleanup. The home is
+ * already entirely the archive's state, so a failure here (a full disk) does not fail the
+ * restore: it is a warning, and the committed journal left behind lets the next command
+ * finish these steps (recovery rolls a committed journal forward).
+ */
+async function finishAfterCommit(home: HomeLayout, committed: RestoreJournal, warn: (w: string) => void): Promise<void> {
+  try {
+    if (FAIL_AFTER_COMMIT) throw new Error('database or disk is full (injected by HOZIRON_TEST_FAIL_AFTER_COMMIT)');
+    await finishCommitted(home, committed, true);
+  } catch (err) {
+    warn(
+      `the restore is complete, but recording it in the audit trail and removing the previous state failed (${(err as Error).message}); the next command finishes that`,
+    );
+  }
+}
+
+/**
  * The confirmed restore, under the backup lock: stage → check the daemon again → safety
  * backup → journal and swap → commit. A failure before the journal removes the work area; a
  * failure during the swap rolls it back; from the commit on, only forward.
@@ -368,12 +429,15 @@ async function restoreUnderLock(
     if (late) throw daemonError(late);
     const safety = await takeSafetyBackup(home, cfg, pre, opts, run.warn);
     const safetyDone = Date.now();
+    // As late as possible, so a key revoked meanwhile is caught too; durable before the journal.
+    await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, true);
+    const since = await sinceBackup(home, pre.manifest);
 
     journal = await prepareSwap(home, id, pre, opts, safety);
     await swapUnderJournal(home, journal, opts);
     const committed: RestoreJournal = { ...journal, phase: 'committed' };
     journal = undefined; // committed: from here on, only forward (a failure is finished by the next command)
-    await finishCommitted(home, committed, true);
+    await finishAfterCommit(home, committed, run.warn);
     return {
       dry_run: false,
       restore_id: id,
@@ -381,6 +445,7 @@ async function restoreUnderLock(
       checksum_verified: opts.verify,
       safety_backup: safety,
       changes,
+      since_backup: since,
       timings: restoreTimings({ started: run.started, stagedAt, safetyDone, done: Date.now() }),
       warnings: run.warnings,
     };
@@ -402,7 +467,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
   };
   const archivePath = await resolveArchive(cfg, opts.source);
   const pre = await preflight(home, archivePath, opts, warnings);
-  if (!opts.confirm) return planRestore(home, pre, opts, warnings);
+  if (!opts.confirm) return planRestore(home, cfg, pre, opts, warnings);
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
 }

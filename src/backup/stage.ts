@@ -5,8 +5,10 @@
  * database is checked in a worker as soon as its last byte is written, and the audit chain
  * must reach the manifest's head. Every hostile-entry check lives in the reader and is never
  * skipped. Files are created with O_EXCL|O_NOFOLLOW below a directory this function created
- * (0700), so nothing is ever written outside `destDir`; modes come from the manifest & 0o777
- * (set-uid/set-gid/sticky never restored). The writes run in a worker thread
+ * (0700), so nothing is ever written outside `destDir`; modes are not the archive's but the
+ * restore rule of restore-modes.ts (secrets 0600, directories 0700, other files at most 0644).
+ * A check that fails (a database, or a file check of the caller's such as the config) stops
+ * the extraction at the next entry rather than after the last one. The writes run in a worker thread
  * (stage-writer.ts), overlapping the gunzip (thread pool) and the parsing and hashing (main
  * thread). Nothing is fsynced unless `durable` is asked for (restore swaps the result into
  * the home, fsyncing each database as soon as it is written and then the whole tree; verify
@@ -23,6 +25,10 @@ import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js
 import { checkDatabaseInWorker } from './db-check.js';
 import { fsyncFile, syncTree } from '../fsutil/durable.js';
 import { StageWriter } from './stage-writer.js';
+import { RESTORED_DIR_MODE, restoredFileMode } from './restore-modes.js';
+
+/** A caller's check of one staged file (e.g. the config validates); throws a HozironError to refuse. */
+export type StagedFileCheck = (path: string) => void | Promise<void>;
 
 export interface StageOptions {
   verifyChecksum: boolean;
@@ -37,6 +43,8 @@ export interface StageOptions {
   durable?: boolean;
   /** The manifest as a preflight already read it: reused when the archive's is byte-identical. */
   knownManifest?: KnownManifest;
+  /** Checks of staged files by home-relative path, run as soon as each file is written. */
+  fileChecks?: Readonly<Record<string, StagedFileCheck>>;
 }
 
 export interface StageResult {
@@ -51,12 +59,16 @@ class StagingSink implements EntrySink {
   /** Early fsyncs of the databases (most of an archive's bytes), when the tree must be durable. */
   readonly syncs: Promise<void>[] = [];
   private manifestSeen: Manifest | undefined;
+  /** The first failed check: the extraction stops at the next entry. */
+  private failure: Error | undefined;
   readonly writer: StageWriter;
 
   constructor(
     private readonly dest: string,
+    private readonly archivePath: string,
     private readonly onManifest?: (m: Manifest) => void | Promise<void>,
     private readonly durable = false,
+    private readonly fileChecks: Readonly<Record<string, StagedFileCheck>> = {},
   ) {
     this.writer = new StageWriter(dest, (rel) => this.startCheck(rel));
   }
@@ -72,6 +84,7 @@ class StagingSink implements EntrySink {
   }
 
   openFile(file: ManifestFile): void {
+    if (this.failure) throw this.failure;
     this.writer.open(file.path);
   }
 
@@ -80,16 +93,31 @@ class StagingSink implements EntrySink {
   }
 
   closeFile(file: ManifestFile): void {
-    this.writer.close(file.path, file.mode, (DATABASES as readonly string[]).includes(file.path));
+    const report = (DATABASES as readonly string[]).includes(file.path) || file.path in this.fileChecks;
+    this.writer.close(file.path, restoredFileMode(file.path, file.mode), report);
   }
 
   private startCheck(rel: string): void {
+    const fileCheck = this.fileChecks[rel];
+    if (fileCheck) {
+      const checked = Promise.resolve().then(() => fileCheck(join(this.dest, rel)));
+      checked.catch((err: unknown) => (this.failure ??= err as Error));
+      const result = checked.then(() => null);
+      result.catch(() => undefined); // awaited (and reported) in stageArchive
+      this.checks.push(result);
+      return;
+    }
     const m = this.manifestSeen!;
     const auditHead = rel === HOME_FILES.audit ? m.audit_head : undefined;
     const path = join(this.dest, rel);
     const size = m.files.find((f) => f.path === rel)?.size;
     const check = checkDatabaseInWorker({ path, rel, auditHead }, size);
-    check.catch(() => undefined); // awaited (and reported) in stageArchive
+    check.then(
+      (problem) => {
+        if (problem) this.failure ??= new HozironError('integrity', `${this.archivePath}: ${problem}`);
+      },
+      () => undefined, // awaited (and reported) in stageArchive
+    );
     this.checks.push(check);
     if (this.durable) {
       // Start its write-back now, while the rest extracts, rather than all in the final sync.
@@ -99,12 +127,9 @@ class StagingSink implements EntrySink {
     }
   }
 
-  /** Directory modes last (deepest first), so a read-only directory never blocks extraction. */
+  /** Every listed directory 0700, whatever its archived mode (restore-modes.ts). */
   finishDirs(): void {
-    // The owner keeps rwx on directories: hoziron must be able to move and replace them.
-    for (const d of [...this.dirModes].sort((a, b) => b.path.length - a.path.length)) {
-      chmodSync(join(this.dest, d.path), (d.mode & 0o777) | 0o700);
-    }
+    for (const d of this.dirModes) chmodSync(join(this.dest, d.path), RESTORED_DIR_MODE);
   }
 }
 
@@ -153,7 +178,7 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath)))
     : undefined;
   await makeFreshDir(destDir);
-  const sink = new StagingSink(destDir, opts.onManifest, opts.durable);
+  const sink = new StagingSink(destDir, archivePath, opts.onManifest, opts.durable, opts.fileChecks);
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;

@@ -23,3 +23,22 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)];
 }
+
+/** A duration in seconds as its two largest units: `45s`, `12m 3s`, `3d 4h`. */
+export function formatDuration(seconds: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const parts: string[] = [];
+  let rest = Math.max(0, Math.round(seconds));
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || (parts.length === 0 && size === 1)) parts.push(`${n}${name}`);
+    if (parts.length === 2 || (parts.length > 0 && n === 0)) break;
+  }
+  return parts.join(' ');
+}

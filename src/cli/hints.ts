@@ -21,6 +21,7 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   daemon_status: (d) => `see \`hoziron status\` and ${d.log ?? 'run/daemon.log'}`,
   start_daemon: () => 'start it with `hoziron start`',
   create_backup: () => 'run `hoziron backup create`',
+  tighten_home: () => 'run `hoziron init`, which makes the home directory 0700, or chmod 700 it',
   send_token: () => 'create a key with `hoziron key create` and send Authorization: Bearer <token>',
 };
 

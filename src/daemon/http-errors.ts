@@ -81,6 +81,7 @@ const API_REMEDIES: Record<Remedy, string | undefined> = {
   daemon_status: undefined,
   start_daemon: undefined,
   create_backup: 'POST /v1/backup/create makes one',
+  tighten_home: undefined,
   send_token: 'send Authorization: Bearer <token> with the token of an API key',
 };
 

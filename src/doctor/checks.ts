@@ -114,6 +114,20 @@ function privateModeCheck(
   };
 }
 
+/** The home directory itself: 0700, since it holds secrets; wider is a warning that init fixes. */
+const homeModeCheck: DoctorCheck = {
+  name: 'home mode',
+  run: async ({ home }) => {
+    const st = await statOrUndefined(home.root);
+    if (!st) return fail(`${home.root} is missing`);
+    const shown = (st.mode & 0o777).toString(8).padStart(4, '0');
+    if (st.mode & 0o077) {
+      return { status: 'warn', message: `${home.root} is mode ${shown}; want 0700`, remedy: 'tighten_home' };
+    }
+    return ok(`${home.root} is mode ${shown}`);
+  },
+};
+
 const storageWritableCheck: DoctorCheck = {
   name: 'storage writable',
   run: async ({ cfg }) => {
@@ -177,6 +191,7 @@ const BUILTIN_CHECKS: DoctorCheck[] = [
   databaseCheck((h) => h.auditDb, AUDIT_SPEC),
   databaseCheck((h) => h.memoryDb, MEMORY_SPEC),
   auditChainCheck,
+  homeModeCheck,
   privateModeCheck('.env mode', ({ home }) => home.env, 0o600, fail),
   privateModeCheck('keys.db mode', ({ home }) => home.keysDb, 0o600, fail),
   privateModeCheck(

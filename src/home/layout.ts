@@ -25,11 +25,13 @@ export const SCOPE_ITEMS: Record<Scope, readonly string[]> = {
 };
 
 /**
- * Files a full backup must hold: without any of them the home it restores is unusable. A
- * create refuses a home that lacks one, and a restore refuses a full archive that lacks one
- * (`.env` is optional: a home may have no secrets). An agents backup requires nothing.
+ * What an archive of each scope must hold to leave a home that works: a full restore replaces
+ * the config and every database, an agents restore the memory database.
  */
-export const REQUIRED_FULL_FILES: readonly string[] = [HOME_FILES.config, HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory];
+export const REQUIRED_ITEMS: Record<Scope, readonly string[]> = {
+  full: [HOME_FILES.config, HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory],
+  agents: [HOME_FILES.memory],
+};
 
 /** Home-relative paths of the SQLite databases. */
 export const DATABASES = [HOME_FILES.keys, HOME_FILES.audit, HOME_FILES.memory] as const;

@@ -144,3 +144,58 @@ export function integrityCheck(path: string): string[] {
     db.close();
   }
 }
+
+/** Tables (with their columns) and triggers of a database, as `sqlite_master` lists them. */
+interface SchemaShape {
+  tables: Map<string, Set<string>>;
+  triggers: string[];
+}
+
+function shapeOf(db: Db): SchemaShape {
+  const rows = db.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name NOT LIKE 'sqlite_%'").all() as {
+    type: string;
+    name: string;
+  }[];
+  const tables = new Map<string, Set<string>>();
+  const triggers: string[] = [];
+  for (const r of rows) {
+    if (r.type === 'trigger') triggers.push(r.name);
+    else tables.set(r.name, new Set((db.pragma(`table_info("${r.name.replace(/"/g, '""')}")`) as { name: string }[]).map((c) => c.name)));
+  }
+  return { tables, triggers };
+}
+
+const referenceShapes = new Map<string, SchemaShape>();
+
+/** The schema this program's migrations build for `spec`, built once in memory. */
+function referenceShape(spec: StoreSpec): SchemaShape {
+  let shape = referenceShapes.get(spec.name);
+  if (!shape) {
+    const mem = new Database(':memory:');
+    try {
+      migrate(mem, spec);
+      shape = shapeOf(mem);
+    } finally {
+      mem.close();
+    }
+    referenceShapes.set(spec.name, shape);
+  }
+  return shape;
+}
+
+/**
+ * Whether `db`, at this program's schema version, really has the schema this program uses:
+ * every table and column its migrations create (more columns or tables are tolerated), and
+ * no trigger (none is ever created; one could make every write fail). Undefined when it does;
+ * else the first problem, e.g. `has no table kv`. Only reads.
+ */
+export function schemaProblem(db: Db, spec: StoreSpec): string | undefined {
+  const found = shapeOf(db);
+  for (const [table, columns] of referenceShape(spec).tables) {
+    const have = found.tables.get(table);
+    if (!have) return `has no table ${table}`;
+    for (const c of columns) if (!have.has(c)) return `table ${table} has no column ${c}`;
+  }
+  if (found.triggers.length > 0) return `has a trigger ${found.triggers[0]}, which this hoziron never creates`;
+  return undefined;
+}

@@ -74,7 +74,7 @@ describe('broken state is refused, not accepted silently', () => {
     for (const confirm of [[], ['--confirm']]) {
       const r = await h.cli('backup', 'restore', archive, ...confirm);
       expect(r.code).toBe(1);
-      expectOneError(r.stderr, /this full archive lacks keys\.db, audit\.db, data\/hoziron\.db/);
+      expectOneError(r.stderr, /this archive has no keys\.db and no audit\.db and no data\/hoziron\.db/);
     }
     expect(readdirSync(h.home).sort()).toEqual(before);
     expect(readdirSync(h.storage).filter((n) => !n.startsWith('.'))).toEqual([]);

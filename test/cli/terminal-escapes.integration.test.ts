@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseFiles, manifestFor, tarBytes, writeArchive } from '../restore/support/archives.js';
+import { agentsFiles, manifestFor, tarBytes, writeArchive } from '../restore/support/archives.js';
 import { cli } from '../restore/support/home.js';
 import { runCli, tempDir } from '../support/cli.js';
 
@@ -20,7 +20,7 @@ describe('terminal escapes from an archive', () => {
   afterAll(() => t.cleanup());
 
   async function hostileArchive(name: string, patch: Record<string, unknown>): Promise<string> {
-    const files = baseFiles();
+    const files = agentsFiles();
     const manifest = { ...manifestFor(files), ...patch };
     return writeArchive(
       join(t.dir, name),

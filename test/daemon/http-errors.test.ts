@@ -18,6 +18,7 @@ const REMEDIES = {
   start_daemon: true,
   create_backup: true,
   send_token: true,
+  tighten_home: true,
 } satisfies Record<Remedy, true>;
 
 const CLI_WORDS = /--[a-z]|`hoziron [a-z]|\bhoziron (init|start|stop|status|doctor|backup|key|audit)\b/;

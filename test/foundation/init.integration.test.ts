@@ -76,7 +76,7 @@ describe('hoziron init', () => {
     const before = snapshotTree(home);
     const r = await hz(home, ['init', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ home, created: false, missing: ['audit.db'] });
+    expect(JSON.parse(r.stdout)).toEqual({ home, created: false, missing: ['audit.db'], root_mode_tightened_from: null });
     expect(snapshotTree(home)).toEqual(before);
   });
 });

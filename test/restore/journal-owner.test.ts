@@ -10,10 +10,13 @@ import { ageFile, otherNamespaceOwner, ownerRecord } from '../support/owner.js';
 const { dir, cleanup } = tempDir('hoziron-journal-');
 afterAll(cleanup);
 
+/** A work area's id as a restore makes it (recovery refuses any other). */
+const RESTORE_ID = '3f2c9a1e-8b7d-4c6a-9e5f-0a1b2c3d4e5f';
+
 function homeWithJournal(name: string, owner: object): HomeLayout {
   const home = new HomeLayout(join(dir, name));
-  mkdirSync(join(home.restoreDir, 'r1'), { recursive: true });
-  const journal = { version: 1, id: 'r1', pid: 1, owner, phase: 'swapping', scope: 'agents', archive_id: 'a', archive_path: '/x' };
+  mkdirSync(join(home.restoreDir, RESTORE_ID), { recursive: true });
+  const journal = { version: 1, id: RESTORE_ID, pid: 1, owner, phase: 'swapping', scope: 'agents', archive_id: 'a', archive_path: '/x' };
   writeFileSync(home.restoreJournal, JSON.stringify({ ...journal, safety_backup_id: null, actor: 't', items: [] }));
   return home;
 }

@@ -6,7 +6,17 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../support/cli.js';
 import { ownerRecord } from '../support/owner.js';
 import { cli, dumpDb, makeHome, snapshotTree, waitForCleanup } from './support/home.js';
-import { baseDirs, baseFiles, entriesFor, manifestFor, sha256, tarBytes, writeArchive, type RawEntry } from './support/archives.js';
+import {
+  agentsFiles,
+  baseDirs,
+  baseFiles,
+  entriesFor,
+  manifestFor,
+  sha256,
+  tarBytes,
+  writeArchive,
+  type RawEntry,
+} from './support/archives.js';
 
 let tmp: { dir: string; cleanup: () => void };
 beforeAll(() => {
@@ -66,8 +76,10 @@ describe('hoziron backup restore: round trip', () => {
       if (path === 'audit.db') continue; // one event longer: checked below
       expect(after[path]?.replace(/^(\w+) \d+/, '$1'), path).toBe(entry.replace(/^(\w+) \d+/, '$1'));
     }
+    // Directories come back 0700 whatever their mode was (docs/format.md#modes).
+    const dirsPrivate = (entry: string) => entry.replace(/^dir \d+$/, 'dir 700');
     for (const [path, entry] of Object.entries(before)) {
-      if (!path.endsWith('.db')) expect(after[path], path).toBe(entry);
+      if (!path.endsWith('.db')) expect(after[path], path).toBe(path === 'data' ? entry : dirsPrivate(entry));
     }
     expect(Object.keys(after).filter((p) => !(p in before))).toEqual([]);
     expect(dumpDb(join(home, 'keys.db'))).toEqual(dbsBefore.keys);
@@ -212,7 +224,7 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
     snapshot = snapshotTree(home, []);
   });
 
-  const files = baseFiles();
+  const files = agentsFiles();
   const manifest = () => manifestFor(files, baseDirs);
   type Case = [string, () => Promise<Buffer | string>, RegExp];
   const withEntry = (e: RawEntry) => async () => tarBytes([...entriesFor(files), e], manifest());
@@ -251,7 +263,11 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
     ],
     [
       'hash mismatch',
-      async () => tarBytes(entriesFor(files.map((f) => ({ ...f, content: f.content.toUpperCase() }))), manifest()),
+      async () =>
+        tarBytes(
+          entriesFor(files.map((f) => ({ ...f, content: typeof f.content === 'string' ? f.content.toUpperCase() : f.content }))),
+          manifest(),
+        ),
       /SHA-256/,
     ],
     [

@@ -48,7 +48,7 @@ async function expectRefused(path: string, pattern: RegExp): Promise<void> {
 }
 
 describe('stageArchive', () => {
-  it('unpacks a valid archive with exact bytes, modes and empty directories', async () => {
+  it('unpacks a valid archive with exact bytes, safe modes and empty directories', async () => {
     const files = [...baseFiles(), { path: 'data/memory/secret.md', content: 'x', mode: 0o4755 }];
     const dirs = [...baseDirs, { path: 'data/memory/empty', mode: 0o750 }];
     const path = await build(entriesFor(files, dirs), manifestFor(files, dirs));
@@ -56,9 +56,9 @@ describe('stageArchive', () => {
     expect(manifest.files).toHaveLength(4);
     expect(archiveSha256).toBe(sha256(readFileSync(path)));
     for (const f of files) expect(readFileSync(join(dest(), f.path), 'utf8')).toBe(f.content);
-    expect(statSync(join(dest(), 'data/memory/secret.md')).mode & 0o7777).toBe(0o755); // set-uid stripped
+    expect(statSync(join(dest(), 'data/memory/secret.md')).mode & 0o7777).toBe(0o644); // set-uid and execute stripped
     expect(statSync(join(dest(), 'data/memory/empty')).isDirectory()).toBe(true);
-    expect(statSync(join(dest(), 'data/memory/empty')).mode & 0o777).toBe(0o750);
+    expect(statSync(join(dest(), 'data/memory/empty')).mode & 0o777).toBe(0o700);
     expect(statSync(dest()).mode & 0o777).toBe(0o700);
   });
 

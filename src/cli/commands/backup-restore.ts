@@ -3,20 +3,49 @@
  * on the home, a confirmed restore goes through it (daemon/cli-restore.ts).
  */
 import type { Command } from 'commander';
-import type { RestoreChanges, RestorePlan, RestoreResult } from '../../api/restore.js';
+import type { RestoreChanges, RestoreKeyRef, RestorePlan, RestoreResult, RestoreSinceBackup } from '../../api/restore.js';
 import { printableLine } from '../../printable.js';
 import type { App } from '../app.js';
-import { formatBytes, formatTime } from '../format.js';
+import { formatBytes, formatDuration, formatTime } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
 
+/** Paths shown per kind of change in the human view (--json lists every one). */
+const FIRST_PATHS = 10;
+
+function firstPaths(paths: readonly string[]): string[] {
+  const shown = paths.slice(0, FIRST_PATHS).map((p) => `      ${p}`);
+  if (paths.length > FIRST_PATHS) shown.push(`      … and ${paths.length - FIRST_PATHS} more (--json lists every path)`);
+  return shown;
+}
+
+const keyList = (keys: readonly RestoreKeyRef[]) => keys.map((k) => `${k.id} (${k.name}, ${k.role})`).join(', ');
+
 function renderChanges(c: RestoreChanges): string[] {
-  return [
+  const lines = [
     `  replaces: ${c.items.join(', ')}`,
     `  added:    ${c.added.count} files (${formatBytes(c.added.bytes)})`,
+    ...firstPaths(c.added.paths),
     `  replaced: ${c.replaced.count} files (${formatBytes(c.replaced.bytes_before)} → ${formatBytes(c.replaced.bytes_after)})`,
+    ...firstPaths(c.replaced.paths),
     `  removed:  ${c.removed.count} files (${formatBytes(c.removed.bytes)})`,
+    ...firstPaths(c.removed.paths),
   ];
+  for (const b of c.behaviour) lines.push(`  setting:  ${b.key} ${b.before} → ${b.after}${b.note ? ` (${b.note})` : ''}`);
+  if (c.keys.come_back.length > 0) lines.push(`  API keys that come back: ${keyList(c.keys.come_back)}`);
+  if (c.keys.go_away.length > 0) lines.push(`  API keys that go away: ${keyList(c.keys.go_away)}`);
+  if (c.keys.kept_revoked.length > 0)
+    lines.push(`  API keys kept revoked (revoked here since the backup): ${keyList(c.keys.kept_revoked)}`);
+  return lines;
+}
+
+function renderSince(s: RestoreSinceBackup, verb: 'would be' | 'was'): string {
+  const since = s.basis === 'audit_head' ? "since the backup's audit head" : 'since the backup was taken';
+  const work =
+    s.audit_events === 0
+      ? `no audit events ${since}`
+      : `${s.audit_events} audit events ${since}, the newest at ${formatTime(s.newest_event_at ?? '')}: work since then ${verb} lost`;
+  return `  age:      ${formatDuration(s.age_seconds)}; ${work}`;
 }
 
 function renderArchive(r: RestorePlan | RestoreResult): string[] {
@@ -35,7 +64,13 @@ function renderPlan(p: RestorePlan): string[] {
   const head = p.restorable
     ? 'Dry run: the archive is sound and would be restored.'
     : `Dry run: the archive is sound, but a restore would be refused: ${p.refusal}.`;
-  return [head, ...renderArchive(p), ...renderChanges(p.changes), 'Nothing was changed. Run again with --confirm to restore.'];
+  return [
+    head,
+    ...renderArchive(p),
+    renderSince(p.since_backup, 'would be'),
+    ...renderChanges(p.changes),
+    'Nothing was changed. Run again with --confirm to restore.',
+  ];
 }
 
 function renderResult(r: RestoreResult, daemon: { pid: number } | undefined): string[] {
@@ -43,6 +78,7 @@ function renderResult(r: RestoreResult, daemon: { pid: number } | undefined): st
   return [
     `Restored backup ${r.archive.id} (${r.archive.scope}).`,
     ...renderArchive(r),
+    renderSince(r.since_backup, 'was'),
     ...renderChanges(r.changes),
     `  safety backup: ${r.safety_backup ? `${r.safety_backup.id} (${r.safety_backup.path})` : 'none'}`,
     `  time: restore ${(t.restore_ms / 1000).toFixed(1)}s + safety backup ${(t.safety_backup_ms / 1000).toFixed(1)}s = ${(t.total_ms / 1000).toFixed(1)}s`,

@@ -6,8 +6,16 @@ import { cliHint } from '../hints.js';
 import type { InitResult } from '../../admin/init.js';
 
 function renderInit(r: InitResult): string[] {
+  const tightened = r.root_mode_tightened_from
+    ? [`Tightened the mode of ${r.home} from ${r.root_mode_tightened_from} to 0700 (the home holds secrets).`]
+    : [];
   if (!r.created) {
-    const lines = [`Hoziron home at ${r.home} is already initialised; nothing changed.`];
+    const lines = [
+      r.root_mode_tightened_from
+        ? `Hoziron home at ${r.home} is already initialised; nothing else changed.`
+        : `Hoziron home at ${r.home} is already initialised; nothing changed.`,
+      ...tightened,
+    ];
     if (r.missing.length > 0) {
       lines.push(
         `warning: missing from this home: ${r.missing.join(', ')}`,
@@ -22,6 +30,7 @@ function renderInit(r: InitResult): string[] {
     r.resumed
       ? `Completed the Hoziron home at ${r.home} (created: ${r.created_paths.join(', ')}).`
       : `Created a Hoziron home at ${r.home}.`,
+    ...tightened,
   ];
   if (r.admin_key) {
     lines.push(
@@ -71,8 +80,15 @@ export function registerInit(program: Command, app: App): void {
         const key = r.admin_key && { id: r.admin_key.id, role: r.admin_key.role, token: r.admin_key.token };
         app.printJson(
           r.created
-            ? { home: r.home, created: true, resumed: r.resumed, created_paths: r.created_paths, admin_key: key }
-            : { home: r.home, created: false, missing: r.missing },
+            ? {
+                home: r.home,
+                created: true,
+                resumed: r.resumed,
+                created_paths: r.created_paths,
+                admin_key: key,
+                root_mode_tightened_from: r.root_mode_tightened_from,
+              }
+            : { home: r.home, created: false, missing: r.missing, root_mode_tightened_from: r.root_mode_tightened_from },
         );
       } else {
         app.print(renderInit(r));

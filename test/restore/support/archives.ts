@@ -3,10 +3,16 @@
  * (independent of the project's writer), so a hostile archive is exactly what an attacker
  * would write: any entry type, any name, any manifest.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { pack as tarPack, type Header } from 'tar-stream';
+import { MEMORY_SPEC } from '../../../src/stores/memory.js';
+import { migrate } from '../../../src/stores/sqlite.js';
 
 export interface RawEntry {
   name: string;
@@ -101,6 +107,22 @@ export function baseFiles(): { path: string; content: string; mode?: number }[] 
     { path: 'data/memory/notes.md', content: '# notes\n' },
   ];
 }
+/** The bytes of an empty memory database at this version's schema (what an agents archive must hold). */
+function memoryDbBytes(): Buffer {
+  const db = new Database(':memory:');
+  try {
+    migrate(db, MEMORY_SPEC);
+    return db.serialize();
+  } finally {
+    db.close();
+  }
+}
+
+/** `baseFiles()` plus the memory database: the smallest agents archive a restore accepts. */
+export function agentsFiles(): { path: string; content: string | Buffer; mode?: number }[] {
+  return [...baseFiles(), { path: 'data/hoziron.db', content: memoryDbBytes(), mode: 0o600 }];
+}
+
 export const baseDirs = [{ path: 'data' }, { path: 'data/agents' }, { path: 'data/agents/a1' }, { path: 'data/memory' }];
 
 export function entriesFor(
@@ -111,4 +133,37 @@ export function entriesFor(
     ...dirs.map((d): RawEntry => ({ name: d.path, type: 'directory', mode: d.mode ?? 0o755 })),
     ...files.map((f): RawEntry => ({ name: f.path, content: f.content, mode: f.mode ?? 0o644 })),
   ];
+}
+
+/**
+ * Rewrite a real archive: extract it with the system's tar, let `edit` change the files in
+ * the extracted tree and the manifest (modes, fields), then pack it again by hand with a
+ * manifest whose sizes and hashes match the edited files (files deleted by `edit` are left
+ * out). Returns the new archive's path (with a sidecar).
+ */
+export async function repackArchive(
+  source: string,
+  dest: string,
+  edit: (dir: string, manifest: ManifestLike) => void | Promise<void>,
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'hoziron-repack-'));
+  try {
+    const tar = spawnSync('tar', ['-xzf', source, '-C', dir]);
+    if (tar.status !== 0) throw new Error(`tar -xzf ${source}: ${String(tar.stderr)}`);
+    const manifest = JSON.parse(readFileSync(join(dir, 'MANIFEST.json'), 'utf8')) as ManifestLike;
+    await edit(dir, manifest);
+    manifest.files = manifest.files
+      .filter((f) => existsSync(join(dir, f.path)))
+      .map((f) => {
+        const content = readFileSync(join(dir, f.path));
+        return { ...f, size: content.length, sha256: sha256(content) };
+      });
+    const entries: RawEntry[] = [
+      ...manifest.dirs.map((d): RawEntry => ({ name: d.path, type: 'directory', mode: d.mode })),
+      ...manifest.files.map((f): RawEntry => ({ name: f.path, content: readFileSync(join(dir, f.path)), mode: f.mode })),
+    ];
+    return writeArchive(dest, await tarBytes(entries, manifest));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
