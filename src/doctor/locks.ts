@@ -1,5 +1,5 @@
 /**
- * Doctor's view of the home's locks (SPEC §12): for the backup lock and the daemon lock,
+ * Doctor's view of the home's locks (docs/operations.md#lock-files): for the backup lock and the daemon lock,
  * whether one is held, by whom (operation, pid, host), since when, its last heartbeat, the
  * judgment of its owner, and how to clear it. `breakNamedLock` is the operator's way to
  * clear one (`hoziron doctor --break-lock <name>`); it refuses while the owner is alive and

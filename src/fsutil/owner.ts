@@ -1,6 +1,6 @@
 /**
  * Owner records: who made a lock, a journal, a work area or a temporary file, and whether
- * that owner is still there (SPEC §12). A record names the host, the kernel's boot id, the
+ * that owner is still there (docs/operations.md#lock-files). A record names the host, the kernel's boot id, the
  * PID namespace, the pid and the process's start time; its heartbeat is the mtime of the file
  * that carries it, refreshed while the owner holds it (`heartbeat.ts`).
  *

@@ -1,4 +1,4 @@
-/** Owner judgment (SPEC §12) against real processes and real files. */
+/** Owner judgment (docs/operations.md#lock-files) against real processes and real files. */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-/** Recovery judges the restore journal by its owner record, not by a pid alone (SPEC §12). */
+/** Recovery judges the restore journal by its owner record, not by a pid alone (docs/operations.md#lock-files). */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Test support for owner records (SPEC §12): records as another process, container or boot
+ * Test support for owner records (docs/operations.md#lock-files): records as another process, container or boot
  * would write them, and heartbeats made old by moving a file's mtime back.
  */
 import { spawnSync } from 'node:child_process';

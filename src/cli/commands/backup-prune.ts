@@ -1,4 +1,4 @@
-/** `hoziron backup prune [--keep N] [--dry-run] [--json]`: retention now (SPEC §6's rules). */
+/** `hoziron backup prune [--keep N] [--dry-run] [--json]`: retention now (docs/format.md#retention). */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { PruneEntry, PruneResult } from '../../api/types.js';
 import type { App } from '../app.js';
