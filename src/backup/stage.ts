@@ -11,6 +11,8 @@
  * thread). Nothing is fsynced unless `durable` is asked for (restore swaps the result into
  * the home, fsyncing each database as soon as it is written and then the whole tree; verify
  * deletes it). On failure `destDir` is removed.
+ * Names that differ only in case or Unicode normalisation are refused only when the file
+ * system of `destDir` (probed once) would merge them (name-folding.ts).
  * Crash safety: a process killed here leaves only a partial `destDir`, which callers treat
  * as garbage (restore recovery deletes stale staging directories).
  */
@@ -23,6 +25,9 @@ import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js
 import { checkDatabaseInWorker } from './db-check.js';
 import { fsyncFile, syncTree } from '../fsutil/durable.js';
 import { StageWriter } from './stage-writer.js';
+import { fsPath } from '../archive/entry-name.js';
+import type { NameFolding } from '../archive/entry-paths.js';
+import { checkRestorableNames, probeNameFolding } from './name-folding.js';
 
 export interface StageOptions {
   verifyChecksum: boolean;
@@ -55,6 +60,8 @@ class StagingSink implements EntrySink {
 
   constructor(
     private readonly dest: string,
+    private readonly source: string,
+    private readonly folding: NameFolding,
     private readonly onManifest?: (m: Manifest) => void | Promise<void>,
     private readonly durable = false,
   ) {
@@ -63,6 +70,8 @@ class StagingSink implements EntrySink {
 
   async manifest(m: Manifest): Promise<void> {
     this.manifestSeen = m;
+    // Before any entry is written: names this file system would merge are refused here.
+    checkRestorableNames(m, this.folding, this.source, this.dest);
     await this.onManifest?.(m);
   }
 
@@ -103,7 +112,7 @@ class StagingSink implements EntrySink {
   finishDirs(): void {
     // The owner keeps rwx on directories: hoziron must be able to move and replace them.
     for (const d of [...this.dirModes].sort((a, b) => b.path.length - a.path.length)) {
-      chmodSync(join(this.dest, d.path), (d.mode & 0o777) | 0o700);
+      chmodSync(fsPath(this.dest, d.path), (d.mode & 0o777) | 0o700);
     }
   }
 }
@@ -153,7 +162,14 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath)))
     : undefined;
   await makeFreshDir(destDir);
-  const sink = new StagingSink(destDir, opts.onManifest, opts.durable);
+  let folding: NameFolding;
+  try {
+    folding = await probeNameFolding(destDir);
+  } catch (err) {
+    await fs.rm(destDir, { recursive: true, force: true });
+    throw err;
+  }
+  const sink = new StagingSink(destDir, archivePath, folding, opts.onManifest, opts.durable);
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;
