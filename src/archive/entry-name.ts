@@ -28,7 +28,7 @@ export function isUtf8(bytes: Uint8Array): boolean {
 }
 
 /** Does `name` hold an escaped byte (i.e. was it decoded from bytes that are not UTF-8)? */
-export function hasEscapedBytes(name: string): boolean {
+function hasEscapedBytes(name: string): boolean {
   return LONE_SURROGATE.test(name);
 }
 

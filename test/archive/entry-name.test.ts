@@ -69,8 +69,9 @@ describe('entry names as bytes', () => {
   it('writes a non-UTF-8 path as path_b64 beside its display form, and parses it back', () => {
     const name = decodeName(Buffer.from([0x64, 0x61, 0x74, 0x61, 0x2f, 0x61, 0x67, 0x65, 0x6e, 0x74, 0x73, 0x2f, 0xff]));
     const json = JSON.stringify(manifest([line(name), line('data/agents/plain')]), manifestNameReplacer);
-    expect(JSON.parse(json).files[0]).toMatchObject({ path: 'data/agents/\\xff', path_b64: 'ZGF0YS9hZ2VudHMv/w==' });
-    expect(JSON.parse(json).files[1]).not.toHaveProperty('path_b64');
+    const written = JSON.parse(json) as { files: object[] };
+    expect(written.files[0]).toMatchObject({ path: 'data/agents/\\xff', path_b64: 'ZGF0YS9hZ2VudHMv/w==' });
+    expect(written.files[1]).not.toHaveProperty('path_b64');
     expect(parseManifest(json, 'a').files.map((f) => f.path)).toEqual([name, 'data/agents/plain']);
     expect(isUtf8(Buffer.from(json))).toBe(true);
   });

@@ -89,7 +89,7 @@ function mutate(rand: () => number): { tar: Buffer; what: string[] } {
     if (kind < 0.4) copy[at] = copy[at]! ^ (1 << Math.floor(rand() * 8));
     else if (kind < 0.7) copy[at] = Math.floor(rand() * 256);
     else copy[at] = INTERESTING[Math.floor(rand() * INTERESTING.length)]!;
-    what.push(`${at}=${copy[at]!.toString(16)}`);
+    what.push(`${at}=${copy[at].toString(16)}`);
     // Mostly with the checksum made right again, so the damage reaches the fields behind it.
     if (rand() < 0.7) {
       const start = at - (at % 512);

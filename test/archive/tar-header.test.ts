@@ -338,6 +338,8 @@ describe('archives from encodeHeader, read by GNU tar and Python tarfile', () =>
     expect(r.status).toBe(0);
     // GNU tar (1.34) does not know the POSIX keyword hdrcharset and says so (the long name only).
     expect(r.stderr).toBe("tar: Ignoring unknown extended header keyword 'hdrcharset'\n");
-    expect(readdirSync(out, { encoding: 'buffer' }).sort(Buffer.compare)).toEqual([name, long].sort(Buffer.compare));
+    expect(readdirSync(out, { encoding: 'buffer' }).sort((a, b) => Buffer.compare(a, b))).toEqual(
+      [name, long].sort((a, b) => Buffer.compare(a, b)),
+    );
   });
 });

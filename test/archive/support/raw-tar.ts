@@ -38,7 +38,7 @@ export function header(b: RawBlock): Buffer {
   return block;
 }
 
-export const pad = (n: number) => Buffer.alloc((BLOCK - (n % BLOCK)) % BLOCK);
+const pad = (n: number) => Buffer.alloc((BLOCK - (n % BLOCK)) % BLOCK);
 
 /** Header, body and padding of one entry (the header's size is the body's unless given). */
 export function entry(b: RawBlock, body: Buffer | string = Buffer.alloc(0)): Buffer {
@@ -62,7 +62,7 @@ export function pax(...records: Buffer[]): Buffer {
 
 export const END = Buffer.alloc(2 * BLOCK);
 
-export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 export interface Listing {
   files: { path: string; content: string; path_b64?: string }[];
