@@ -6,6 +6,7 @@
  * disagrees with the ustar one), then the entry type (links, devices and FIFOs are named),
  * then the name on its own, then what the manifest lists.
  */
+import { displayName } from './entry-name.js';
 import { unsafeNameReason } from './entry-paths.js';
 import { MANIFEST_NAME, MAX_MANIFEST_BYTES, type ManifestDir, type ManifestFile } from './manifest.js';
 import { USTAR_MAX_SIZE } from './tar-header.js';
@@ -39,10 +40,10 @@ const refused = (reason: string): EntryVerdict => ({ kind: 'refused', reason });
 
 /** Accept or refuse one entry; a refusal's reason names the entry and the rule it broke. */
 export function classifyEntry(h: EntryHeaders, so: ArchiveSoFar): EntryVerdict {
-  const shown = JSON.stringify(h.name);
+  const shown = JSON.stringify(displayName(h.name));
   // A pax size must equal the ustar size, unless it is past what the ustar field can hold.
   if (h.paxSize !== undefined && h.paxSize !== h.ustarSize && !(h.paxSize > USTAR_MAX_SIZE && h.ustarSize === 0)) {
-    return refused(`${h.name}: the pax size (${h.paxSize}) and the ustar size (${h.ustarSize}) disagree`);
+    return refused(`${displayName(h.name)}: the pax size (${h.paxSize}) and the ustar size (${h.ustarSize}) disagree`);
   }
   const size = h.paxSize ?? h.ustarSize;
   const typeRefusal = refusedType(h, shown);

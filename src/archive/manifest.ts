@@ -3,9 +3,12 @@
  * every regular file with its size, mode and SHA-256, every directory with its mode (so
  * empty folders survive a round trip), and the audit head at the time of the backup.
  * `parseManifest` is the single gate through which an archive's claims enter the program.
+ * A name that is not UTF-8 is written as `path_b64` and read back into its internal form
+ * (see entry-name.ts), so the rest of the program sees only `path`.
  */
 import { z } from 'zod';
 import { HozironError } from '../errors.js';
+import { decodeManifestNames, displayName } from './entry-name.js';
 
 export const MANIFEST_NAME = 'MANIFEST.json';
 export const FORMAT_VERSION = 1;
@@ -72,6 +75,9 @@ export function parseManifest(text: string, source: string): Manifest {
       'upgrade hoziron to restore this archive',
     );
   }
+  // Non-UTF-8 names arrive as `path_b64` (entry-name.ts); from here on every path is a name string.
+  const badName = decodeManifestNames(raw);
+  if (badName) throw new HozironError('archive_invalid', `${source}: ${MANIFEST_NAME}: ${badName}`);
   const result = manifestSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -83,7 +89,7 @@ export function parseManifest(text: string, source: string): Manifest {
   }
   const seen = new Set<string>();
   for (const p of [...m.files.map((f) => f.path), ...m.dirs.map((d) => d.path)]) {
-    if (seen.has(p)) throw new HozironError('archive_invalid', `${source}: ${MANIFEST_NAME} lists ${p} twice`);
+    if (seen.has(p)) throw new HozironError('archive_invalid', `${source}: ${MANIFEST_NAME} lists ${displayName(p)} twice`);
     seen.add(p);
   }
   return m;

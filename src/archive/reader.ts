@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HozironError, errnoCode } from '../errors.js';
 import { checkManifestPaths } from './entry-paths.js';
+import { decodeName } from './entry-name.js';
 import { classifyEntry, type EntryHeaders, type EntryVerdict } from './entry-policy.js';
 import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestDir, type ManifestFile } from './manifest.js';
 import { BLOCK, HeaderError, isZeroBlock, parseHeader, parsePax, type RawHeader } from './tar-header.js';
@@ -48,7 +49,7 @@ export interface ReadResult {
 
 const MAX_META_BYTES = 1024 * 1024; // pax / GNU long-name bodies
 const MAX_TRAILER_BYTES = 1024 * 1024; // zero padding after the end-of-archive marker
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class StopAfterManifest extends Error {}
 
@@ -205,12 +206,26 @@ class StrictTarParser extends Writable {
     this.state = size === 0 ? (this.padding ? 'padding' : 'header') : state;
   }
 
-  private decodeName(bytes: Buffer, what: string): string {
+  private decodeUtf8(bytes: Buffer, what: string): string {
     try {
       return utf8.decode(bytes);
     } catch {
       throw this.refuse(`${what} at offset ${this.offset} is not valid UTF-8`);
     }
+  }
+
+  /**
+   * A pax `path`/`linkpath` is UTF-8 unless the header says `hdrcharset=BINARY` (how GNU tar,
+   * Python and our writer record a name that is not UTF-8); then it is raw bytes.
+   */
+  private decodePaxName(records: Map<string, Buffer>, key: string): string | undefined {
+    const value = records.get(key);
+    if (value === undefined) return undefined;
+    const charset = records.get('hdrcharset')?.toString('latin1');
+    if (charset === 'BINARY') return decodeName(value);
+    if (charset !== undefined && charset !== 'ISO-IR 10646 2000 UTF-8')
+      throw this.refuse(`unknown pax hdrcharset ${JSON.stringify(charset)} before offset ${this.offset}`);
+    return this.decodeUtf8(value, `a pax ${key}`);
   }
 
   private onMetaEnd(): void {
@@ -223,8 +238,7 @@ class StrictTarParser extends Writable {
       } catch (err) {
         throw this.refuse(`corrupt pax header before offset ${this.offset}: ${(err as Error).message}`);
       }
-      const path = records.get('path');
-      if (path) this.paxPath = this.decodeName(path, 'a pax path');
+      this.paxPath = this.decodePaxName(records, 'path');
       const size = records.get('size');
       if (size) {
         const text = size.toString('latin1');
@@ -232,10 +246,11 @@ class StrictTarParser extends Writable {
           throw this.refuse(`invalid pax size ${JSON.stringify(text)}`);
         this.paxSize = Number(text);
       }
-      if (records.has('linkpath')) this.paxLinkpath = this.decodeName(records.get('linkpath')!, 'a pax linkpath');
+      this.paxLinkpath = this.decodePaxName(records, 'linkpath');
     } else {
       const nul = body.indexOf(0);
-      const text = this.decodeName(nul === -1 ? body : body.subarray(0, nul), 'a GNU long name');
+      // GNU long names carry no charset: bytes, kept exactly (entry-name.ts).
+      const text = decodeName(nul === -1 ? body : body.subarray(0, nul));
       if (this.metaType === 'L') this.gnuName = text;
       else this.paxLinkpath = text;
     }
@@ -254,8 +269,8 @@ class StrictTarParser extends Writable {
   /** The entry's headers with the extended headers before it applied, which then no longer apply. */
   private takeEntryHeaders(h: RawHeader): EntryHeaders {
     const headers: EntryHeaders = {
-      name: this.gnuName ?? this.paxPath ?? this.decodeName(h.name, 'an entry name'),
-      linkTarget: this.paxLinkpath ?? this.decodeName(h.linkname, 'a link name'),
+      name: this.gnuName ?? this.paxPath ?? decodeName(h.name),
+      linkTarget: this.paxLinkpath ?? decodeName(h.linkname),
       type: h.type,
       ustarSize: h.size,
       paxSize: this.paxSize,
@@ -304,7 +319,7 @@ class StrictTarParser extends Writable {
       let m: Manifest;
       if (this.known && this.known.digest === this.manifestDigest) m = this.known.manifest;
       else {
-        m = parseManifest(this.decodeName(bytes, MANIFEST_NAME), this.source);
+        m = parseManifest(this.decodeUtf8(bytes, MANIFEST_NAME), this.source);
         checkManifestPaths(m, this.source);
       }
       this.files = new Map(m.files.map((f) => [f.path, f]));

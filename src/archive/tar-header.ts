@@ -156,8 +156,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * block, its records, their padding) when a field does not fit ustar: a name that is not
  * ASCII or does not split into prefix (155 bytes) + name (100 bytes), a size of 8 GiB or
  * more, an mtime outside 1970–2242, a uid or gid above 0o7777777. A name given as bytes
- * that are not valid UTF-8 is recorded with `hdrcharset=BINARY`, so a reader keeps the
- * bytes as they are instead of decoding them.
+ * that are not valid UTF-8 stays in the ustar block when it fits there; otherwise its pax
+ * `path` is recorded with `hdrcharset=BINARY`, so a reader keeps the bytes as they are
+ * instead of decoding them.
  */
 export function encodeHeader(entry: EntryHeader): Buffer {
   const name = nameBytes(entry.name);
@@ -238,9 +239,15 @@ interface UstarName {
   name: Buffer;
 }
 
-/** Split an ASCII name at a '/' into prefix (≤ 155 bytes) and name (≤ 100); undefined when it cannot be. */
+/**
+ * Split a name at a '/' into prefix (≤ 155 bytes) and name (≤ 100); undefined when it cannot
+ * be. A UTF-8 name with non-ASCII characters always goes to pax (whose `path` is UTF-8 by
+ * definition; a ustar field has no charset). A name that is not UTF-8 has no charset to
+ * declare: it stays in the ustar fields as raw bytes when it fits, which is how GNU tar
+ * writes it and how GNU tar and Python read it back (GNU tar warns about `hdrcharset`).
+ */
 function ustarSplit(name: Buffer): UstarName | undefined {
-  if (name.some((b) => b > 0x7f)) return undefined;
+  if (name.some((b) => b > 0x7f) && isUtf8(name)) return undefined;
   if (name.length <= 100) return { prefix: undefined, name };
   // Right to left, the name part grows and the prefix shrinks: take the first split where both fit.
   for (let slash = name.lastIndexOf(0x2f); slash > 0; slash = name.lastIndexOf(0x2f, slash - 1)) {

@@ -30,6 +30,7 @@ import zlib from 'node:zlib';
 import { HozironError } from '../errors.js';
 import { fsyncDir } from '../fsutil/durable.js';
 import { tempPathIn } from '../fsutil/temp.js';
+import { displayName, encodeName, manifestNameReplacer } from './entry-name.js';
 import { ParallelGzip } from './gzip.js';
 import { MANIFEST_NAME, type Manifest, type ManifestFile } from './manifest.js';
 import { BLOCK, encodeHeader } from './tar-header.js';
@@ -87,7 +88,8 @@ export class ArchiveWriter {
   }
 
   private header(path: string, meta: EntryMeta, type: 'file' | 'directory', size: number): Buffer {
-    return encodeHeader({ name: path, type, size, mode: meta.mode & 0o777, mtime: meta.mtime });
+    // As bytes: a name that is not UTF-8 goes into the archive exactly (pax hdrcharset=BINARY).
+    return encodeHeader({ name: encodeName(path), type, size, mode: meta.mode & 0o777, mtime: meta.mtime });
   }
 
   async addDirectory(path: string, meta: EntryMeta): Promise<void> {
@@ -131,7 +133,11 @@ export class ArchiveWriter {
       if (got === size) break;
     }
     if (got < size) {
-      const err = new HozironError('io', `${path} shrank from ${size} to ${got} bytes while it was being archived`, 'run the backup again');
+      const err = new HozironError(
+        'io',
+        `${displayName(path)} shrank from ${size} to ${got} bytes while it was being archived`,
+        'run the backup again',
+      );
       this.gz.destroy(err);
       throw err;
     }
@@ -153,7 +159,7 @@ export class ArchiveWriter {
     await this.put(ZEROS); // end of archive: two zero blocks
     this.gz.end();
     await this.written;
-    const json = Buffer.from(JSON.stringify(manifest));
+    const json = Buffer.from(JSON.stringify(manifest, manifestNameReplacer));
     const head = await gzip(ArchiveWriter.manifestTar(json, new Date(manifest.created_at)), { level: 9 });
     this.finalPath = tempPathIn(dirname(this.target), 'tar.gz');
     const hash = createHash('sha256');

@@ -13,6 +13,7 @@ import { closeSync, fstatSync, openSync, readSync, promises as fs, type Stats } 
 import type { FileHandle } from 'node:fs/promises';
 import type { ManifestFile } from '../archive/manifest.js';
 import type { ArchiveWriter } from '../archive/writer.js';
+import { decodeName, displayName } from '../archive/entry-name.js';
 import { HozironError, errnoCode } from '../errors.js';
 import type { CollectedFile } from './collect.js';
 
@@ -20,17 +21,20 @@ import type { CollectedFile } from './collect.js';
 const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
 const TORN_RETRIES = 3;
 
+/** A path for messages: a Buffer path (a name that is not UTF-8) with its raw bytes as `\xNN`. */
+const shown = (abs: string | Buffer) => displayName(typeof abs === 'string' ? abs : decodeName(abs));
+
 const sameVersion = (a: Stats, b: Stats) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 
 type WholeRead = { kind: 'gone' } | { kind: 'large' } | { kind: 'read'; data: Buffer; before: Stats; stable: boolean };
 
-function readWholeSync(abs: string): WholeRead {
+function readWholeSync(abs: string | Buffer): WholeRead {
   let fd: number;
   try {
     fd = openSync(abs, 'r');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { kind: 'gone' };
-    throw new HozironError('io', `cannot read ${abs}: ${(err as Error).message}`);
+    throw new HozironError('io', `cannot read ${shown(abs)}: ${(err as Error).message}`);
   }
   try {
     const before = fstatSync(fd);
@@ -74,7 +78,7 @@ async function streamLargeFile(
     fh = await fs.open(file.abs, 'r');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
-    throw new HozironError('io', `cannot read ${file.abs}: ${(err as Error).message}`);
+    throw new HozironError('io', `cannot read ${shown(file.abs)}: ${(err as Error).message}`);
   }
   try {
     const before = await fh.stat();
@@ -86,7 +90,7 @@ async function streamLargeFile(
       onBytes,
     );
     if (!sameVersion(before, await fh.stat())) {
-      warn(`${file.rel} changed while it was archived; its entry matches its manifest line but may mix old and new content`);
+      warn(`${displayName(file.rel)} changed while it was archived; its entry matches its manifest line but may mix old and new content`);
     }
     return entry;
   } finally {
@@ -105,15 +109,15 @@ export async function archiveFile(
     const r = file.size > WHOLE_READ_LIMIT ? ({ kind: 'large' } as const) : readWholeSync(file.abs);
     if (r.kind === 'large') {
       const entry = await streamLargeFile(writer, file, warn, onBytes);
-      if (!entry) warn(`${file.rel} disappeared while the backup ran; not archived`);
+      if (!entry) warn(`${displayName(file.rel)} disappeared while the backup ran; not archived`);
       return entry;
     }
     if (r.kind === 'gone') {
-      warn(`${file.rel} disappeared while the backup ran; not archived`);
+      warn(`${displayName(file.rel)} disappeared while the backup ran; not archived`);
       return undefined;
     }
     if (r.stable || attempt > TORN_RETRIES) {
-      if (!r.stable) warn(`${file.rel} kept changing while it was read; archived the last version read`);
+      if (!r.stable) warn(`${displayName(file.rel)} kept changing while it was read; archived the last version read`);
       onBytes(r.data.length);
       return writer.addBuffer(file.rel, r.data, { mode: r.before.mode, mtime: r.before.mtime });
     }

@@ -5,8 +5,8 @@
  * backup is, in audit events recorded since. Read-only.
  */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import type { RestoreChanges, RestoreSinceBackup } from '../api/restore.js';
+import { decodeName, fsPath } from '../archive/entry-name.js';
 import type { Manifest } from '../archive/manifest.js';
 import { errnoCode } from '../errors.js';
 import { DATABASES, SCOPE_ITEMS, type HomeLayout } from '../home/layout.js';
@@ -27,20 +27,25 @@ export function swapItems(scope: Manifest['scope']): string[] {
   return items;
 }
 
-/** Regular files under the home's scope items: home-relative path → size. */
+/**
+ * Regular files under the home's scope items: home-relative path → size. Names are read as
+ * bytes (entry-name.ts), so a file whose name is not UTF-8 is counted like any other: it is
+ * replaced or removed by the restore, and must show in the plan.
+ */
 async function scanScope(home: HomeLayout, scope: Manifest['scope']): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const visit = async (rel: string): Promise<void> => {
+    const abs = fsPath(home.root, rel);
     let st;
     try {
-      st = await fs.lstat(home.path(rel));
+      st = await fs.lstat(abs);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       throw err;
     }
     if (st.isFile()) found.set(rel, st.size);
     else if (st.isDirectory()) {
-      for (const name of await fs.readdir(home.path(rel))) await visit(join(rel, name));
+      for (const name of await fs.readdir(abs, { encoding: 'buffer' })) await visit(`${rel}/${decodeName(name)}`);
     }
   };
   for (const item of SCOPE_ITEMS[scope]) await visit(item.replace(/\/$/, ''));

@@ -15,12 +15,13 @@
  * one with a plain (non-recursive) mkdir, so nothing already there, such as a symlink, is
  * ever followed; files are opened O_CREAT|O_EXCL|O_NOFOLLOW with mode 0600 and given their
  * manifest mode & 0o777 when closed (set-uid, set-gid and sticky bits never restored).
+ * A name that is not UTF-8 reaches the file system as its exact bytes (`fsPath`).
  * Crash safety: only files below the fresh staging directory are written; a process killed
  * here leaves a partial staging directory that callers treat as garbage.
  */
 import { closeSync, constants as fsc, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { displayName, fsPath } from '../archive/entry-name.js';
 import { startWorker } from './worker-runner.js';
 import { HozironError } from '../errors.js';
 
@@ -49,7 +50,7 @@ export class StagedTree {
     const cut = rel.lastIndexOf('/');
     if (cut > 0) this.mkdirs(rel.slice(0, cut));
     // mkdir (not recursive) fails on anything already there: no symlink can be followed.
-    mkdirSync(join(this.dest, rel), 0o700);
+    mkdirSync(fsPath(this.dest, rel), 0o700);
     this.made.add(rel);
   }
 
@@ -57,7 +58,7 @@ export class StagedTree {
     this.current = rel;
     const cut = rel.lastIndexOf('/');
     if (cut > 0) this.mkdirs(rel.slice(0, cut));
-    this.fd = openSync(join(this.dest, rel), FILE_FLAGS, 0o600);
+    this.fd = openSync(fsPath(this.dest, rel), FILE_FLAGS, 0o600);
   }
 
   write(buf: Buffer): void {
@@ -137,7 +138,7 @@ export class StageWriter {
 
   private onMessage(m: FromWorker): void {
     if ('error' in m) {
-      this.fail(new HozironError('io', `cannot write ${m.rel} into the staging directory: ${m.error}`));
+      this.fail(new HozironError('io', `cannot write ${displayName(m.rel)} into the staging directory: ${m.error}`));
       return;
     }
     this.inflight--;

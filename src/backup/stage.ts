@@ -13,6 +13,8 @@
  * thread). Nothing is fsynced unless `durable` is asked for (restore swaps the result into
  * the home, fsyncing each database as soon as it is written and then the whole tree; verify
  * deletes it). On failure `destDir` is removed.
+ * Names that differ only in case or Unicode normalisation are refused only when the file
+ * system of `destDir` (probed once) would merge them (name-folding.ts).
  * Crash safety: a process killed here leaves only a partial `destDir`, which callers treat
  * as garbage (restore recovery deletes stale staging directories).
  */
@@ -29,6 +31,9 @@ import { RESTORED_DIR_MODE, restoredFileMode } from './restore-modes.js';
 
 /** A caller's check of one staged file (e.g. the config validates); throws a HozironError to refuse. */
 export type StagedFileCheck = (path: string) => void | Promise<void>;
+import { fsPath } from '../archive/entry-name.js';
+import type { NameFolding } from '../archive/entry-paths.js';
+import { checkRestorableNames, probeNameFolding } from './name-folding.js';
 
 export interface StageOptions {
   verifyChecksum: boolean;
@@ -66,6 +71,7 @@ class StagingSink implements EntrySink {
   constructor(
     private readonly dest: string,
     private readonly archivePath: string,
+    private readonly folding: NameFolding,
     private readonly onManifest?: (m: Manifest) => void | Promise<void>,
     private readonly durable = false,
     private readonly fileChecks: Readonly<Record<string, StagedFileCheck>> = {},
@@ -75,6 +81,8 @@ class StagingSink implements EntrySink {
 
   async manifest(m: Manifest): Promise<void> {
     this.manifestSeen = m;
+    // Before any entry is written: names this file system would merge are refused here.
+    checkRestorableNames(m, this.folding, this.archivePath, this.dest);
     await this.onManifest?.(m);
   }
 
@@ -129,7 +137,10 @@ class StagingSink implements EntrySink {
 
   /** Every listed directory 0700, whatever its archived mode (restore-modes.ts). */
   finishDirs(): void {
-    for (const d of this.dirModes) chmodSync(join(this.dest, d.path), RESTORED_DIR_MODE);
+    // Deepest first, so a directory is still writable while its children are set.
+    for (const d of [...this.dirModes].sort((a, b) => b.path.length - a.path.length)) {
+      chmodSync(fsPath(this.dest, d.path), RESTORED_DIR_MODE);
+    }
   }
 }
 
@@ -178,7 +189,14 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath)))
     : undefined;
   await makeFreshDir(destDir);
-  const sink = new StagingSink(destDir, archivePath, opts.onManifest, opts.durable, opts.fileChecks);
+  let folding: NameFolding;
+  try {
+    folding = await probeNameFolding(destDir);
+  } catch (err) {
+    await fs.rm(destDir, { recursive: true, force: true });
+    throw err;
+  }
+  const sink = new StagingSink(destDir, archivePath, folding, opts.onManifest, opts.durable, opts.fileChecks);
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;

@@ -7,7 +7,6 @@
  */
 import { execFile } from 'node:child_process';
 import { promises as fs, constants as fsc } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -23,7 +22,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-async function fsyncPath(path: string, isDir: boolean): Promise<void> {
+async function fsyncPath(path: string | Buffer, isDir: boolean): Promise<void> {
   const handle = await fs.open(path, isDir ? fsc.O_RDONLY | fsc.O_DIRECTORY : fsc.O_RDONLY);
   try {
     await handle.sync();
@@ -39,15 +38,17 @@ export async function fsyncFile(path: string): Promise<void> {
 
 /** fsync every file and directory under `dir` (and `dir` itself), CONCURRENCY at a time. */
 async function fsyncTree(dir: string): Promise<void> {
-  const queue: [string, boolean][] = [];
-  const walk = async (d: string): Promise<void> => {
+  const queue: [Buffer, boolean][] = [];
+  // Buffer paths: a name that is not UTF-8 must be synced under its own bytes.
+  const walk = async (d: Buffer): Promise<void> => {
     queue.push([d, true]);
-    for (const e of await fs.readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name));
-      else if (e.isFile()) queue.push([join(d, e.name), false]);
+    for (const e of await fs.readdir(d, { withFileTypes: true, encoding: 'buffer' })) {
+      const child = Buffer.concat([d, Buffer.from('/'), e.name]);
+      if (e.isDirectory()) await walk(child);
+      else if (e.isFile()) queue.push([child, false]);
     }
   };
-  await walk(dir);
+  await walk(Buffer.from(dir));
   let next = 0;
   const worker = async () => {
     while (next < queue.length) {

@@ -271,22 +271,6 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
       /SHA-256/,
     ],
     [
-      'Unicode normalisation collision',
-      async () => {
-        const fs2 = [...files, { path: 'data/memory/caf\u00e9', content: 'a' }, { path: 'data/memory/cafe\u0301', content: 'b' }];
-        return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
-      },
-      /collide/,
-    ],
-    [
-      'case-folding collision',
-      async () => {
-        const fs2 = [...files, { path: 'data/memory/NOTES.md', content: 'a' }];
-        return tarBytes(entriesFor(fs2), manifestFor(fs2, baseDirs));
-      },
-      /collide/,
-    ],
-    [
       'pax/ustar size disagreement',
       async () => {
         const e = entriesFor(files);
