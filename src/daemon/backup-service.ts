@@ -3,18 +3,23 @@
  * the backup routes and `backup_on_shutdown`. On stop (after the server has stopped taking
  * requests) it disarms the schedule, waits for a running backup and, if configured, takes
  * the shutdown backup before the databases are closed — `hoziron stop` waits for it.
+ * The metrics (which observe the runner) are loaded once the daemon listens.
  */
 import { BackupRunner } from './backup-runner.js';
 import { clockFromEnv } from './clock.js';
 import type { DaemonContext } from './context.js';
 import type { DaemonService } from './daemon.js';
+import { DaemonMetrics } from './metrics.js';
 import { backupRoutes } from './routes/backup.js';
+import { registerBackupDownloadRoutes } from './routes/backup-download.js';
 import { restoreRoutes } from './routes/backup-restore.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { BackupScheduler } from './scheduler.js';
 
 export function createBackupService(): DaemonService {
   let runner: BackupRunner | undefined;
   let scheduler: BackupScheduler | undefined;
+  let metrics: DaemonMetrics | undefined;
   return {
     name: 'backups',
     prepare(ctx: DaemonContext) {
@@ -22,12 +27,20 @@ export function createBackupService(): DaemonService {
       scheduler = new BackupScheduler(ctx, runner, clockFromEnv());
       const backup = backupRoutes(runner, scheduler);
       const restore = restoreRoutes(runner, scheduler);
+      const metered = metricsRoutes(() => metrics);
       return (app, c) => {
         backup(app, c);
         restore(app, c);
+        registerBackupDownloadRoutes(app, c);
+        metered(app, c);
       };
     },
-    async start() {
+    async start(ctx: DaemonContext) {
+      try {
+        metrics = await DaemonMetrics.create(ctx, runner!);
+      } catch (err) {
+        ctx.log.error(`metrics: ${(err as Error).message}`);
+      }
       await scheduler!.start();
     },
     async stop(ctx: DaemonContext) {
