@@ -57,7 +57,11 @@ export function registerBackupRestore(program: Command, app: App): void {
     .action(async (source: string, opts: { confirm?: boolean; verify: boolean; force?: boolean; json?: boolean }) => {
       const { home, cfg } = await app.open();
       const { restoreBackup } = await import('../../backup/restore.js');
-      const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', { json: opts.json });
+      const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', {
+        json: opts.json,
+        phase: opts.confirm ? 'stage' : 'verify',
+      });
+      let shown = opts.confirm ? 'stage' : 'verify';
       let outcome: RestorePlan | RestoreResult;
       try {
         outcome = await restoreBackup(home, cfg, {
@@ -67,7 +71,11 @@ export function registerBackupRestore(program: Command, app: App): void {
           force: opts.force === true,
           actor: 'cli',
           onProgress: (phase, done, total) => {
-            if (phase === 'verify') progress.update(done, total);
+            // The core's 'verify' is the staging of a confirmed restore (extraction with every check).
+            const next = phase === 'safety-backup' ? 'safety backup' : phase === 'verify' ? (opts.confirm ? 'stage' : 'verify') : phase;
+            if (next !== shown) progress.phase(next, next === 'swap' ? 'steps' : 'bytes');
+            shown = next;
+            progress.update(done, total);
           },
           onWarning: opts.json ? undefined : (m) => app.warn(m),
         });
