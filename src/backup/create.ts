@@ -38,7 +38,7 @@ import { SnapshotRunner } from './snapshot.js';
 import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
 
-export type CreatePhase = 'snapshot' | 'compress' | 'write';
+type CreatePhase = 'snapshot' | 'compress' | 'write';
 
 export interface CreateOptions {
   scope: 'full' | 'agents';
