@@ -12,6 +12,7 @@ const LAYERS = [
   ['archive', '^src/archive/'],
   ['backup', '^src/backup/'],
   ['operations', '^src/(admin|doctor)/'],
+  ['console', '^src/console/'],
   ['daemon', '^src/daemon/'],
   ['cli', '^src/cli/'],
 ];
@@ -39,6 +40,20 @@ module.exports = {
       severity: 'error',
       from: {},
       to: { circular: true },
+    },
+    {
+      name: 'web-imports-only-api-types',
+      comment: 'the console is a client of the daemon: of src/ it may use only the wire types of src/api/',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: '^src/api/(types|daemon|restore)\\.ts$' },
+    },
+    {
+      name: 'src-imports-no-web',
+      comment: 'the daemon serves the built console from disk (src/console/); it never imports its sources',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^web/' },
     },
     {
       name: 'src-imports-no-tests',

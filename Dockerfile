@@ -16,7 +16,7 @@ ARG NODE_VERSION=20
 FROM node:${NODE_VERSION}-bookworm-slim AS base
 WORKDIR /opt/hoziron
 
-# --- build: dist/ from the sources, with the dev dependencies (TypeScript) ----------------
+# --- build: dist/ from the sources, with the dev dependencies (TypeScript, Vite) ----------
 FROM base AS build
 COPY package.json package-lock.json ./
 # No install scripts: `prepare` would build before the sources are copied, and tsc needs
@@ -25,6 +25,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
+COPY web ./web
 RUN npm run build
 
 # --- deps: production node_modules, better-sqlite3 compiled if no prebuilt binary fits ---
@@ -54,6 +55,8 @@ RUN groupadd --system --gid 10001 hoziron \
  && chmod 0700 /data
 COPY --from=deps /opt/hoziron/node_modules ./node_modules
 COPY --from=build /opt/hoziron/dist/src ./dist/src
+# The operator's console (GET /), served from these files by the daemon.
+COPY --from=build /opt/hoziron/dist/web ./dist/web
 COPY package.json ./
 COPY bin ./bin
 RUN ln -s /opt/hoziron/bin/hoziron /usr/local/bin/hoziron \

@@ -1,4 +1,5 @@
-// Lint: typescript-eslint's type-checked recommended rules over src/, test/ and bench/.
+// Lint: typescript-eslint's type-checked recommended rules over src/, test/, bench/ and web/
+// (the console, type-checked against its own tsconfig with the DOM's types).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -24,6 +25,12 @@ export default tseslint.config(
           message: 'no loading of a package’s internal files by path',
         },
       ],
+    },
+  },
+  {
+    files: ['web/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: { projectService: false, project: ['./web/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
     },
   },
   {

@@ -134,3 +134,10 @@ export interface DaemonStatus {
   /** The daemon's host name, when `local` is false. */
   host?: string;
 }
+
+/** `GET /v1/auth/whoami` (viewer): the key the request was made with, so a client can offer only what its role allows. */
+export interface WhoAmIResponse {
+  id: string;
+  name: string;
+  role: 'viewer' | 'operator' | 'admin';
+}

@@ -23,6 +23,8 @@ export interface BackupRecord {
   hoziron_version?: string;
   /** Added: when `backup verify` last passed on this archive, if ever. */
   last_verified_at?: string | null;
+  /** Added: how long the create took, wall time (records made before this field have none). */
+  duration_ms?: number;
 }
 
 /** One archive in a prune's outcome, and why it was deleted, kept or left. */

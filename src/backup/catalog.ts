@@ -58,6 +58,7 @@ function toRecord(path: string, size: number, s: Summary): BackupRecord {
     unpacked_bytes: s.manifest.unpacked_bytes,
     hoziron_version: s.manifest.hoziron_version,
     last_verified_at: s.last_verified_at,
+    ...(s.duration_ms !== undefined ? { duration_ms: s.duration_ms } : {}),
   };
 }
 

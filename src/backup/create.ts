@@ -38,6 +38,8 @@ import { SnapshotRunner } from './snapshot.js';
 import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
 
+type CreatePhase = 'snapshot' | 'compress' | 'write';
+
 export interface CreateOptions {
   scope: 'full' | 'agents';
   /** Absolute archive path (--output); default <storageDir>/hoziron-backup-YYYYMMDD_HHMMSS.tar.gz. */
@@ -47,6 +49,8 @@ export interface CreateOptions {
   /** For the audit event, e.g. "cli" or "api:<key id>". */
   actor: string;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** What the create is doing now: waiting for a database snapshot, compressing, or writing out (fsync, sidecars, link). */
+  onPhase?: (phase: CreatePhase) => void;
   /** True when the caller already holds withBackupLock (restore does). */
   lockHeld?: boolean;
   /** Default true: append backup.create to audit.db. */
@@ -111,6 +115,7 @@ interface ArchiveJob {
   scope: CreateOptions['scope'];
   warn: (message: string) => void;
   onProgress: CreateOptions['onProgress'];
+  onPhase?: CreateOptions['onPhase'];
 }
 
 /** Counts archived bytes against a total that is corrected as each snapshot's size is known. */
@@ -150,7 +155,9 @@ async function writeArchive(job: ArchiveJob, collection: Collection, storageDir:
   const writer = ArchiveWriter.open(job.target);
   let sidecarsWritten = false;
   try {
+    job.onPhase?.('compress');
     const { files, auditHead } = await archiveEntries(writer, collection, snapshots, job, progress);
+    job.onPhase?.('write');
     const manifest = buildManifest(job, collection, files, auditHead);
     const finished = await writer.finish(manifest);
     sidecarsWritten = true;
@@ -182,7 +189,10 @@ async function archiveEntries(
   let nextDb = 0;
   const archiveNextDb = async () => {
     const db = collection.dbs[nextDb++]!;
+    const waiting = !snapshots.ready(db.rel);
+    if (waiting) job.onPhase?.('snapshot');
     const snap = await snapshots.get(db.rel);
+    if (waiting) job.onPhase?.('compress');
     const size = (await fs.stat(snap.path)).size;
     progress.resize(size - db.size);
     files.push(
@@ -231,6 +241,8 @@ async function writeSidecars(job: ArchiveJob, finished: FinishedArchive, manifes
     checksum: `sha256:${finished.sha256}`,
     manifest: summarizeManifest(manifest),
     last_verified_at: null,
+    // Wall time from the start of the create to its sidecars: what the console charts.
+    duration_ms: Date.now() - job.created.getTime(),
   });
 }
 
@@ -301,7 +313,11 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
 
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
   collection.warnings.forEach(warn);
-  await writeArchive({ target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress }, collection, cfg.storageDir);
+  await writeArchive(
+    { target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress, onPhase: opts.onPhase },
+    collection,
+    cfg.storageDir,
+  );
 
   const { record } = await describeArchive(target, kindAt, false);
   if (opts.audit !== false) auditCreate(home, opts.actor, record, warn);

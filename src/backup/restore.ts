@@ -318,7 +318,15 @@ async function takeSafetyBackup(
   warn: (w: string) => void,
 ): Promise<BackupRecord> {
   opts.onProgress?.('safety-backup', 0, 1);
-  return createBackup(home, cfg, { scope: pre.manifest.scope, kind: 'pre-restore', actor: opts.actor, lockHeld: true, onWarning: warn });
+  return createBackup(home, cfg, {
+    scope: pre.manifest.scope,
+    kind: 'pre-restore',
+    actor: opts.actor,
+    lockHeld: true,
+    onWarning: warn,
+    // Its own bytes, so a restore's progress moves on through the safety backup too.
+    onProgress: opts.onProgress ? (d, t) => opts.onProgress!('safety-backup', d, t) : undefined,
+  });
 }
 
 /**

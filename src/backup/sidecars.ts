@@ -41,6 +41,8 @@ const summarySchema = z.object({
     audit_head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
   }),
   last_verified_at: z.string().nullable(),
+  /** How long the create took (absent in summaries written before it was recorded, or rebuilt). */
+  duration_ms: z.number().int().nonnegative().optional(),
   checked: z
     .object({ size: z.number().int(), mtime_ms: z.number(), ok: z.boolean(), at: z.string(), reason: z.string().optional() })
     .optional(),

@@ -80,6 +80,7 @@ export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: Ve
       checksum: `sha256:${archiveSha256}`,
       manifest: summarizeManifest(manifest),
       last_verified_at: verifiedAt,
+      ...(entry.summary.duration_ms !== undefined ? { duration_ms: entry.summary.duration_ms } : {}),
     });
   }
   return {

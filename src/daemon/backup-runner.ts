@@ -14,8 +14,19 @@ import { createBackupInWorker } from '../backup/create-in-worker.js';
 import { readBackupState, writeBackupState, type BackupState } from './backup-state.js';
 import { busy, type DaemonContext } from './context.js';
 
+/** One finished attempt, as the runner's observers (the metrics) see it. */
+export interface BackupOutcome {
+  trigger: BackupTrigger;
+  ok: boolean;
+  /** When the attempt started (ms since the epoch) and how long it took. */
+  startedMs: number;
+  durationMs: number;
+  record?: BackupRecord;
+}
+
 export class BackupRunner {
   private readonly active = new Set<Promise<unknown>>();
+  private readonly observers: ((outcome: BackupOutcome) => void)[] = [];
   state: BackupState;
 
   constructor(private readonly ctx: DaemonContext) {
@@ -26,9 +37,25 @@ export class BackupRunner {
     return this.active.size > 0;
   }
 
+  /** Be told of every finished attempt (an observer that throws is ignored). */
+  observe(fn: (outcome: BackupOutcome) => void): void {
+    this.observers.push(fn);
+  }
+
+  private report(outcome: BackupOutcome): void {
+    for (const fn of this.observers) {
+      try {
+        fn(outcome);
+      } catch {
+        /* an observer must not fail a backup */
+      }
+    }
+  }
+
   async run(trigger: BackupTrigger, scope: 'full' | 'agents', actor: string): Promise<BackupRecord> {
     if (this.ctx.restoring) throw busy();
-    const at = new Date().toISOString();
+    const startedMs = Date.now();
+    const at = new Date(startedMs).toISOString();
     const { home, cfg, log } = this.ctx;
     log.info(`backup (${trigger}, ${scope}) started`);
     const job = createBackupInWorker(home, cfg, {
@@ -43,11 +70,13 @@ export class BackupRunner {
       this.record({ at, trigger, ok: true, error: null });
       this.state.last_success = { at: record.created_at, id: record.id, trigger };
       log.info(`backup (${trigger}) done: ${record.id} ${record.path} ${record.size_bytes} bytes`);
+      this.report({ trigger, ok: true, startedMs, durationMs: Date.now() - startedMs, record });
       return record;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.record({ at, trigger, ok: false, error: message });
       log.error(`backup (${trigger}) failed: ${message}`);
+      this.report({ trigger, ok: false, startedMs, durationMs: Date.now() - startedMs });
       throw err;
     } finally {
       this.active.delete(job);

@@ -4,6 +4,7 @@
  * requests) it disarms the schedule, waits for a running backup and, if configured, takes
  * the shutdown backup before the databases are closed — `hoziron stop` waits for it. It also
  * feeds health its reasons to be degraded (health-monitor.ts) and checks the storage at start.
+ * The metrics (which observe the runner) are loaded once the daemon listens.
  */
 import { checkStorage } from '../backup/storage-check.js';
 import { BackupRunner } from './backup-runner.js';
@@ -11,13 +12,17 @@ import { clockFromEnv } from './clock.js';
 import type { DaemonContext } from './context.js';
 import type { DaemonService } from './daemon.js';
 import { HealthMonitor } from './health-monitor.js';
+import { DaemonMetrics } from './metrics.js';
 import { backupRoutes } from './routes/backup.js';
+import { registerBackupDownloadRoutes } from './routes/backup-download.js';
 import { restoreRoutes } from './routes/backup-restore.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { BackupScheduler } from './scheduler.js';
 
 export function createBackupService(): DaemonService {
   let runner: BackupRunner | undefined;
   let scheduler: BackupScheduler | undefined;
+  let metrics: DaemonMetrics | undefined;
   return {
     name: 'backups',
     prepare(ctx: DaemonContext) {
@@ -28,9 +33,12 @@ export function createBackupService(): DaemonService {
       ctx.healthReasons = () => health.reasons();
       const backup = backupRoutes(runner, scheduler);
       const restore = restoreRoutes(runner, scheduler);
+      const metered = metricsRoutes(() => metrics);
       return (app, c) => {
         backup(app, c);
         restore(app, c);
+        registerBackupDownloadRoutes(app, c);
+        metered(app, c);
       };
     },
     async start(ctx: DaemonContext) {
@@ -38,6 +46,11 @@ export function createBackupService(): DaemonService {
       // not go down with the backup target. It is logged and makes health degraded until fixed.
       const storage = await checkStorage(ctx.cfg.storageDir);
       if (!storage.ok) ctx.log.warn(`backup storage: ${storage.error}; backups will fail and health is degraded until it is fixed`);
+      try {
+        metrics = await DaemonMetrics.create(ctx, runner!);
+      } catch (err) {
+        ctx.log.error(`metrics: ${(err as Error).message}`);
+      }
       await scheduler!.start();
     },
     async stop(ctx: DaemonContext) {

@@ -12,8 +12,10 @@ import { Authenticator } from './auth.js';
 import { RETRY_AFTER_SECONDS, busy, type DaemonContext } from './context.js';
 import { errorBody, statusFor, toHozironError } from './http-errors.js';
 import { jsonNestingDepth } from './json-depth.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKvRoutes } from './routes/kv.js';
+import { registerWhoamiRoutes } from './routes/whoami.js';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Deepest nesting of arrays and objects a JSON body may have (documented in the README). */
@@ -82,6 +84,8 @@ export function buildServer(ctx: DaemonContext, extraRoutes: RouteRegistrar[] = 
 
   registerHealthRoutes(app, ctx);
   registerKvRoutes(app, ctx);
+  registerWhoamiRoutes(app);
+  registerConsoleRoutes(app);
   for (const register of extraRoutes) register(app, ctx);
   return app;
 }

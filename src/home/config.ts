@@ -15,7 +15,7 @@ import { HozironError, errnoCode } from '../errors.js';
 import type { HomeLayout } from './layout.js';
 
 const DEFAULTS = {
-  server: { listen: '127.0.0.1:4200' },
+  server: { listen: '127.0.0.1:4200', metrics_public: false },
   backup: { schedule: '0 2 * * *', retention: 7, storage_path: '', backup_on_shutdown: false },
 } as const;
 
@@ -37,7 +37,12 @@ const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1
 });
 
 const configSchema = z.object({
-  server: z.object({ listen: listenSchema.default(DEFAULTS.server.listen) }).default({ ...DEFAULTS.server }),
+  server: z
+    .object({
+      listen: listenSchema.default(DEFAULTS.server.listen),
+      metrics_public: z.boolean().default(DEFAULTS.server.metrics_public),
+    })
+    .default({ ...DEFAULTS.server }),
   backup: z
     .object({
       schedule: z
@@ -214,6 +219,8 @@ export function renderDefaultConfig(): string {
 [server]
 # Address the daemon listens on (loopback by default). HOZIRON_LISTEN overrides it.
 listen = "${DEFAULTS.server.listen}"
+# Serve GET /metrics without an API key (for a Prometheus that holds none); false needs a viewer key.
+metrics_public = ${DEFAULTS.server.metrics_public}
 
 [backup]
 # 5-field cron expression (UTC) for automated backups run by the daemon; "" disables.

@@ -190,6 +190,17 @@ export class AuditLog {
     >;
   }
 
+  /** Events after `seq` with one of `actions`, oldest first: an incremental reader's next batch. */
+  eventsAfter(seq: number, actions: readonly string[], limit = 1000): AuditEvent[] {
+    const marks = actions.map(() => '?').join(', ');
+    const rows = this.db
+      .prepare(
+        `SELECT seq, time, actor, action, target, detail, prev_hash, hash FROM events WHERE seq > ? AND action IN (${marks}) ORDER BY seq LIMIT ?`,
+      )
+      .all(seq, ...actions, limit) as EventRow[];
+    return rows.map((r) => ({ ...r, detail: parseDetail(r.detail) }));
+  }
+
   head(): AuditHead | null {
     return (this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as AuditHead | undefined) ?? null;
   }

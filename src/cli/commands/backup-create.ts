@@ -26,7 +26,7 @@ export function registerBackupCreate(program: Command, app: App): void {
     .action(async (opts: { agentsOnly?: boolean; output?: string; json?: boolean }) => {
       const { home, cfg } = await app.open();
       const { createBackup } = await import('../../backup/create.js');
-      const progress = await startProgress('Backing up', { json: opts.json });
+      const progress = await startProgress('Backing up', { json: opts.json, phase: 'snapshot' });
       let record: BackupRecord;
       const pruned: PruneEntry[] = [];
       try {
@@ -35,6 +35,7 @@ export function registerBackupCreate(program: Command, app: App): void {
           output: opts.output,
           actor: 'cli',
           onProgress: (done, total) => progress.update(done, total),
+          onPhase: (phase) => progress.phase(phase),
           onWarning: (m) => app.warn(m),
           onPruned: (p) => pruned.push(p),
         });

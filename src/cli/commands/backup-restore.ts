@@ -96,7 +96,11 @@ export function registerBackupRestore(program: Command, app: App): void {
     .action(async (source: string, opts: { confirm?: boolean; verify: boolean; json?: boolean }) => {
       const { home, cfg } = await app.open();
       const { restoreFromCli } = await import('../../daemon/cli-restore.js');
-      const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', { json: opts.json });
+      const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', {
+        json: opts.json,
+        phase: opts.confirm ? 'stage' : 'verify',
+      });
+      let shown = opts.confirm ? 'stage' : 'verify';
       let done: { outcome: RestorePlan | RestoreResult; daemon?: { pid: number } };
       try {
         done = await restoreFromCli(home, cfg, {
@@ -104,7 +108,11 @@ export function registerBackupRestore(program: Command, app: App): void {
           confirm: opts.confirm === true,
           verify: opts.verify,
           onProgress: (phase, n, total) => {
-            if (phase === 'verify') progress.update(n, total);
+            // The core's 'verify' is the staging of a confirmed restore (extraction with every check).
+            const next = phase === 'safety-backup' ? 'safety backup' : phase === 'verify' ? (opts.confirm ? 'stage' : 'verify') : phase;
+            if (next !== shown) progress.phase(next, next === 'swap' ? 'steps' : 'bytes');
+            shown = next;
+            progress.update(n, total);
           },
           onWarning: opts.json ? undefined : (m) => app.warn(m),
           onDelegate: (d) => {

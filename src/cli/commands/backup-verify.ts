@@ -16,7 +16,7 @@ export function registerBackupVerify(program: Command, app: App): void {
     .action(async (idOrFile: string, opts: { json?: boolean }) => {
       const { cfg } = await app.open();
       const { verifyBackup } = await import('../../backup/verify.js');
-      const progress = await startProgress('Verifying', { json: opts.json });
+      const progress = await startProgress('Verifying', { json: opts.json, phase: 'verify' });
       try {
         const r = await verifyBackup(cfg, idOrFile, { onProgress: (d, t) => progress.update(d, t) });
         progress.stop();

@@ -9,6 +9,7 @@ import { registerBackupPrune } from './backup-prune.js';
 import { registerBackupRestore } from './backup-restore.js';
 import { registerBackupShow } from './backup-show.js';
 import { registerBackupVerify } from './backup-verify.js';
+import { registerCompletion } from './completion.js';
 import { registerDoctor } from './doctor.js';
 import { registerHealth } from './health.js';
 import { registerInit } from './init.js';
@@ -35,4 +36,5 @@ export const COMMANDS: Register[] = [
   registerBackupRestore,
   registerKey,
   registerAudit,
+  registerCompletion,
 ];
