@@ -2,7 +2,7 @@
  * Wire types of a restore: what `hoziron backup restore --json` prints and what
  * `POST /v1/backup/restore` answers. A dry run answers a plan; a confirmed restore a result.
  */
-import type { BackupRecord } from './types.js';
+import type { BackupRecord, ChecksumSource } from './types.js';
 
 export interface RestoreArchiveInfo {
   path: string;
@@ -33,6 +33,8 @@ export interface RestorePlan {
   archive: RestoreArchiveInfo;
   /** Whether the whole-archive checksum was verified (false with --no-verify). */
   checksum_verified: boolean;
+  /** What it was compared with: the `.sha256` sidecar, the operator's value, or nothing (skipped). */
+  checksum_source: ChecksumSource;
   changes: RestoreChanges;
   warnings: string[];
 }
@@ -52,6 +54,7 @@ export interface RestoreResult {
   restore_id: string;
   archive: RestoreArchiveInfo;
   checksum_verified: boolean;
+  checksum_source: ChecksumSource;
   safety_backup: BackupRecord | null;
   changes: RestoreChanges;
   timings: RestoreTimings;

@@ -48,13 +48,13 @@ function inScope(path: string, isDir: boolean, scope: Manifest['scope']): boolea
  */
 export function checkManifestPaths(m: Manifest, source: string): void {
   const refuse = (msg: string) => new HozironError('archive_invalid', `${source}: ${msg}`);
-  const files = new Set(m.files.map((f) => f.path));
+  const files = { has: (p: string) => m.files.indexOf(p) >= 0 };
   const byKey = new Map<string, string>();
-  const entries: [string, boolean][] = [
-    ...m.files.map((f): [string, boolean] => [f.path, false]),
-    ...m.dirs.map((d): [string, boolean] => [d.path, true]),
-  ];
-  for (const [path, isDir] of entries) {
+  const entries = function* (): Generator<[string, boolean]> {
+    for (let i = 0; i < m.files.length; i++) yield [m.files.pathAt(i), false];
+    for (let i = 0; i < m.dirs.length; i++) yield [m.dirs.pathAt(i), true];
+  };
+  for (const [path, isDir] of entries()) {
     const unsafe = unsafeNameReason(path);
     if (unsafe) throw refuse(`MANIFEST.json lists ${JSON.stringify(path)}, which ${unsafe}`);
     if (!inScope(path, isDir, m.scope)) {

@@ -19,7 +19,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord, PruneEntry } from '../api/types.js';
-import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
+import { DirList, FileList, FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
 import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError } from '../errors.js';
@@ -216,8 +216,8 @@ function buildManifest(job: ArchiveJob, collection: Collection, files: ManifestF
     scope: job.scope,
     hoziron_version: HOZIRON_VERSION,
     host: hostname(),
-    files,
-    dirs: collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })),
+    files: FileList.from(files),
+    dirs: DirList.from(collection.dirs.map((d) => ({ path: d.rel, mode: d.mode }))),
     audit_head: job.scope === 'full' ? auditHead : null,
   };
 }

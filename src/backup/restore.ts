@@ -15,20 +15,16 @@
  * daemon must be stopped (unless --force), so no one else writes the items being swapped.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
-import { HOME_FILES, REQUIRED_FULL_FILES, type HomeLayout } from '../home/layout.js';
-import { AUDIT_SPEC } from '../stores/audit.js';
-import { KEYS_SPEC } from '../stores/keys.js';
-import { MEMORY_SPEC } from '../stores/memory.js';
-import { openStore, type StoreSpec } from '../stores/sqlite.js';
-import { HOZIRON_VERSION } from '../version.js';
+import { HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { openStore } from '../stores/sqlite.js';
 import { readDaemonStatus } from '../home/run.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
 import { createBackup } from './create.js';
@@ -46,6 +42,8 @@ import {
   type RestoreJournal,
 } from './journal.js';
 import { withBackupLock } from './lock.js';
+import { expectedChecksum, type ChecksumSource, type ExpectedChecksum } from './sidecars.js';
+import { checkArchivedConfig, checkManifestRestorable, needsMigration, STORE_SPECS } from './restorable.js';
 import { planChanges, swapItems } from './restore-plan.js';
 import { stageArchive, type StageOptions } from './stage.js';
 import { ensureStorage } from './storage.js';
@@ -59,6 +57,8 @@ export interface RestoreOptions {
   confirm: boolean;
   /** false (--no-verify) skips only the whole-archive checksum. */
   verify: boolean;
+  /** `sha256:<hex>` the operator vouches for (e.g. published beside a download); else the `.sha256` sidecar. */
+  checksum?: string;
   /** Restore even though the daemon runs. */
   force: boolean;
   actor: string;
@@ -68,11 +68,6 @@ export interface RestoreOptions {
   onWarning?: (message: string) => void;
 }
 
-const STORE_SPECS: Record<string, StoreSpec> = {
-  [HOME_FILES.keys]: KEYS_SPEC,
-  [HOME_FILES.audit]: AUDIT_SPEC,
-  [HOME_FILES.memory]: MEMORY_SPEC,
-};
 /**
  * Fault injection for the crash test only: the process kills itself (SIGKILL) at this swap
  * step (0 = journal written, 1..2n = each rename, 2n+1 = committed). Unset in normal use.
@@ -85,41 +80,6 @@ const SPACE_MARGIN = 64 * 1024 * 1024;
 async function resolveArchive(cfg: LoadedConfig, source: string): Promise<string> {
   if (namesArchiveFile(source)) return resolveArchiveFile(cfg, source);
   return (await findBackup(cfg, source)).path;
-}
-
-function semverParts(v: string): number[] | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-/** Version checks beyond the format (which the reader refuses when newer). */
-function checkVersions(m: Manifest, path: string, warnings: string[]): void {
-  const theirs = semverParts(m.hoziron_version);
-  if (!theirs)
-    throw new HozironError(
-      'archive_invalid',
-      `${path}: MANIFEST.json hoziron_version ${JSON.stringify(m.hoziron_version)} is not a version`,
-    );
-  const ours = semverParts(HOZIRON_VERSION)!;
-  const cmp = theirs[0]! - ours[0]! || theirs[1]! - ours[1]! || theirs[2]! - ours[2]!;
-  if (cmp > 0)
-    warnings.push(
-      `the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`,
-    );
-}
-
-/** A full archive must hold the files a working home needs (the same list create requires). */
-function checkRequiredFiles(m: Manifest, path: string): void {
-  if (m.scope !== 'full') return;
-  const held = new Set(m.files.map((f) => f.path));
-  const missing = REQUIRED_FULL_FILES.filter((rel) => !held.has(rel));
-  if (missing.length > 0) {
-    throw new HozironError(
-      'archive_invalid',
-      `${path}: this full archive lacks ${missing.join(', ')}; restoring it would leave the home unusable`,
-      'restore from another backup',
-    );
-  }
 }
 
 async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
@@ -149,47 +109,23 @@ function archiveInfo(path: string, m: Manifest): RestoreArchiveInfo {
 }
 
 /**
- * Bring each staged database to this program's schema (an archive from an older release
- * migrates forward); refuse one newer than this program. A database already current is not
- * opened for writing, so its bytes stay exactly as archived.
+ * Check the staged tree as `verify` checks the stream (restorable.ts): the archived
+ * config.toml must load, and each database's schema must be one this program can migrate;
+ * bring older ones forward (an archive from an older release). A database already current is
+ * not opened for writing, so its bytes stay exactly as archived. Returns the migrated files.
  */
-function migrateStaged(stageDir: string, m: Manifest, archivePath: string): string[] {
+async function checkStaged(home: HomeLayout, stageDir: string, m: Manifest, archivePath: string): Promise<string[]> {
+  if (m.files.get(HOME_FILES.config)) checkArchivedConfig(await fs.readFile(join(stageDir, HOME_FILES.config)), archivePath, home);
   const migrated: string[] = [];
-  for (const f of m.files) {
-    const spec = STORE_SPECS[f.path];
-    if (!spec) continue;
-    const path = join(stageDir, f.path);
-    const version = userVersionOf(path);
-    const target = spec.migrations.length;
-    if (version > target) {
-      throw new HozironError(
-        'unsupported_version',
-        `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`,
-        'upgrade hoziron to restore this archive',
-      );
-    }
-    if (version < target) {
-      openStore(path, spec).close();
+  for (const rel of Object.keys(STORE_SPECS)) {
+    if (!m.files.get(rel)) continue;
+    const path = join(stageDir, rel);
+    if (needsMigration(path, rel, archivePath)) {
+      openStore(path, STORE_SPECS[rel]!).close();
       migrated.push(path);
     }
   }
   return migrated;
-}
-
-/**
- * `PRAGMA user_version` read from the database header (offset 60, big-endian), without
- * opening SQLite: a read-only open of a WAL-mode file would leave -wal/-shm files behind in
- * the staging area, to be swapped in with the database.
- */
-function userVersionOf(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    const header = Buffer.alloc(64);
-    readSync(fd, header, 0, 64, 0);
-    return header.readUInt32BE(60);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
@@ -209,27 +145,46 @@ interface Preflight {
   info: RestoreArchiveInfo;
   /** Why a confirmed restore would be refused (the daemon runs), for a dry run's plan. */
   refusal: string | undefined;
+  checksumSource: ChecksumSource;
   stageOpts: StageOptions;
+}
+
+/**
+ * The checksum a restore compares the archive with: the operator's, else the sidecar's. With
+ * neither there is nothing to prove the file is the one that was made, so the restore is
+ * refused; the operator can give the checksum or skip it (every entry is still checked).
+ */
+async function requireChecksum(archivePath: string, operator: string | undefined): Promise<ExpectedChecksum> {
+  const expected = await expectedChecksum(archivePath, operator);
+  if (expected.source === 'none') {
+    throw new HozironError(
+      'archive_invalid',
+      `${archivePath}: no recorded checksum (no ${basename(archivePath)}.sha256 beside it) to verify the archive against`,
+      'give the checksum recorded where the archive came from, or skip the whole-archive checksum (every entry is still checked)',
+      { remedy: 'skip_checksum' },
+    );
+  }
+  return expected;
 }
 
 /** Refuse within seconds, from the manifest alone, what cannot be restored. */
 async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOptions, warnings: string[]): Promise<Preflight> {
   const known = await readManifestEntry(archivePath);
   const manifest = known.manifest;
-  checkVersions(manifest, archivePath, warnings);
-  checkRequiredFiles(manifest, archivePath);
+  checkManifestRestorable(manifest, archivePath, warnings);
   await checkFreeSpace(home, manifest);
   const refusal = daemonRefusal(home, opts);
   if (refusal && opts.confirm) throw daemonError(refusal);
+  const expected = opts.verify ? await requireChecksum(archivePath, opts.checksum) : { source: 'none' as const };
   const stageOpts: StageOptions = {
-    verifyChecksum: opts.verify,
+    expectedSha256: expected.sha256,
     knownManifest: known,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
     onManifest: (m: Manifest) => {
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
     },
   };
-  return { archivePath, manifest, info: archiveInfo(archivePath, manifest), refusal, stageOpts };
+  return { archivePath, manifest, info: archiveInfo(archivePath, manifest), refusal, checksumSource: expected.source, stageOpts };
 }
 
 /** The dry run: the same verification in a work area it deletes; nothing else changes. */
@@ -238,7 +193,7 @@ async function planRestore(home: HomeLayout, pre: Preflight, opts: RestoreOption
   await claimWorkArea(home, id);
   try {
     await stageArchive(pre.archivePath, stageDirOf(home, id), pre.stageOpts);
-    migrateStaged(stageDirOf(home, id), pre.manifest, pre.archivePath);
+    await checkStaged(home, stageDirOf(home, id), pre.manifest, pre.archivePath);
   } finally {
     await removeWorkArea(home, id);
     await tidyRestoreDir(home);
@@ -247,7 +202,8 @@ async function planRestore(home: HomeLayout, pre: Preflight, opts: RestoreOption
     dry_run: true,
     restorable: pre.refusal === undefined,
     archive: pre.info,
-    checksum_verified: opts.verify,
+    checksum_verified: pre.checksumSource !== 'none',
+    checksum_source: pre.checksumSource,
     changes: await planChanges(home, pre.manifest),
     warnings,
   };
@@ -256,9 +212,9 @@ async function planRestore(home: HomeLayout, pre: Preflight, opts: RestoreOption
 }
 
 /** Extract, verify and migrate into `stage`, all of it on disk before the journal may use it. */
-async function stageDurably(pre: Preflight, stage: string): Promise<void> {
+async function stageDurably(home: HomeLayout, pre: Preflight, stage: string): Promise<void> {
   await stageArchive(pre.archivePath, stage, { ...pre.stageOpts, durable: true });
-  for (const path of migrateStaged(stage, pre.manifest, pre.archivePath)) await fsyncFile(path);
+  for (const path of await checkStaged(home, stage, pre.manifest, pre.archivePath)) await fsyncFile(path);
 }
 
 /** The pre-restore backup of what the restore replaces (the lock is already held). */
@@ -356,7 +312,7 @@ async function restoreUnderLock(
   await claimWorkArea(home, id);
   let journal: RestoreJournal | undefined;
   try {
-    await stageDurably(pre, stageDirOf(home, id));
+    await stageDurably(home, pre, stageDirOf(home, id));
     const changes = await changesP;
     const stagedAt = Date.now();
 
@@ -374,7 +330,8 @@ async function restoreUnderLock(
       dry_run: false,
       restore_id: id,
       archive: pre.info,
-      checksum_verified: opts.verify,
+      checksum_verified: pre.checksumSource !== 'none',
+      checksum_source: pre.checksumSource,
       safety_backup: safety,
       changes,
       timings: restoreTimings({ started: run.started, stagedAt, safetyDone, done: Date.now() }),

@@ -13,7 +13,8 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   check_home: () => 'run `hoziron doctor` to check the home and its databases',
   list_backups: () => 'run `hoziron backup list` to see the ids',
   list_keys: () => 'see `hoziron key list`',
-  skip_checksum: () => 'pass --no-verify to skip the whole-archive checksum (every entry is still checked)',
+  skip_checksum: () =>
+    'pass --checksum sha256:<hex> with the checksum published where the archive came from, or --no-verify to skip the whole-archive checksum (every entry is still checked)',
   stop_daemon: () => 'run `hoziron stop` first (or pass --force)',
   daemon_owns_home: () => 'stop it with `hoziron stop`, or use another --home',
   wait_for_stop: (d) => `see ${d.log}; wait longer with --timeout, or ${d.last_resort ?? `kill -9 ${d.pid} as a last resort`}`,
@@ -22,6 +23,8 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   start_daemon: () => 'start it with `hoziron start`',
   create_backup: () => 'run `hoziron backup create`',
   send_token: () => 'create a key with `hoziron key create` and send Authorization: Bearer <token>',
+  free_space: (d) => `free some space on the filesystem of ${d.path} (see \`df ${d.path}\`) and try again`,
+  check_access: (d) => `make ${d.path} writable by this user (is it mounted read-only?), or point [backup] storage_path elsewhere`,
 };
 
 /** What to tell a CLI user to do about `remedy`. */

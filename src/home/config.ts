@@ -190,6 +190,11 @@ export function loadConfig(home: HomeLayout, env: NodeJS.ProcessEnv = process.en
     }
     throw new HozironError('io', `cannot read ${file}: ${(err as Error).message}`);
   }
+  return parseConfig(text, file, home, env);
+}
+
+/** Parse and validate config text; `file` names it in messages (e.g. a config inside an archive). */
+export function parseConfig(text: string, file: string, home: HomeLayout, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text);

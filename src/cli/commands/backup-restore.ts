@@ -15,6 +15,12 @@ function renderChanges(c: RestoreChanges): string[] {
   ];
 }
 
+const CHECKSUM_WORDS: Record<RestoreResult['checksum_source'], string> = {
+  sidecar: 'verified against its .sha256',
+  operator: 'verified against the checksum given',
+  none: 'not verified (--no-verify)',
+};
+
 function renderArchive(r: RestorePlan | RestoreResult): string[] {
   const a = r.archive;
   return [
@@ -23,7 +29,7 @@ function renderArchive(r: RestorePlan | RestoreResult): string[] {
     `  created:  ${formatTime(a.created_at)}`,
     `  scope:    ${a.scope}`,
     `  version:  hoziron ${a.hoziron_version}, format ${a.format}`,
-    `  checksum: ${r.checksum_verified ? 'verified' : 'not verified (--no-verify)'}; every entry verified`,
+    `  checksum: ${CHECKSUM_WORDS[r.checksum_source]}; every entry verified`,
   ];
 }
 
@@ -52,9 +58,10 @@ export function registerBackupRestore(program: Command, app: App): void {
     .description('restore the home from a backup (a dry run unless --confirm)')
     .option('--confirm', 'actually restore (without it: verify and show what would change)')
     .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
+    .option('--checksum <sha256:hex>', 'verify the archive against this checksum (e.g. published beside a download) instead of its .sha256')
     .option('--force', 'restore even though the daemon is running')
     .option('--json', 'print the plan or the result as one JSON document')
-    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; force?: boolean; json?: boolean }) => {
+    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; checksum?: string; force?: boolean; json?: boolean }) => {
       const { home, cfg } = await app.open();
       const { restoreBackup } = await import('../../backup/restore.js');
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', { json: opts.json });
@@ -64,6 +71,7 @@ export function registerBackupRestore(program: Command, app: App): void {
           source,
           confirm: opts.confirm === true,
           verify: opts.verify,
+          checksum: opts.checksum,
           force: opts.force === true,
           actor: 'cli',
           onProgress: (phase, done, total) => {
