@@ -62,11 +62,13 @@ export function checkManifestPaths(m: Manifest, source: string): void {
     }
     const parts = path.split('/');
     for (let i = 1; i <= parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
+      // The whole path is the list's own string: keep no copy of it (200,000 paths add up).
+      const prefix = i === parts.length ? path : parts.slice(0, i).join('/');
       if (i < parts.length && files.has(prefix)) {
         throw refuse(`MANIFEST.json lists ${JSON.stringify(path)}, whose parent ${JSON.stringify(prefix)} is a file`);
       }
-      const key = collisionKey(prefix);
+      const folded = collisionKey(prefix);
+      const key = folded === prefix ? prefix : folded;
       const seen = byKey.get(key);
       if (seen === undefined) byKey.set(key, prefix);
       else if (seen !== prefix) {

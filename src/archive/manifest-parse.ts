@@ -181,7 +181,26 @@ export class ManifestParser {
   ) {}
 
   feed(chunk: Buffer): void {
-    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    let offset = 0;
+    if (this.pending.length > 0) {
+      // Finish the pending value with as few of the chunk's bytes as it needs: copying whole
+      // chunks behind it would allocate (and leave to the GC) as much as the manifest again.
+      for (let k = Math.min(chunk.length, 4096); ; k = Math.min(chunk.length, k * 4)) {
+        const buf = Buffer.concat([this.pending, chunk.subarray(0, k)]);
+        const used = this.run(buf);
+        if (k === chunk.length) return this.keep(buf, used);
+        if (used > this.pending.length) {
+          offset = used - this.pending.length;
+          break;
+        }
+      }
+    }
+    const rest = chunk.subarray(offset);
+    this.keep(rest, this.run(rest));
+  }
+
+  /** Take whole steps from `buf`; returns how many bytes they used. A step never half-happens. */
+  private run(buf: Buffer): number {
     const cur = new Cursor(buf, 0);
     let mark = 0;
     try {
@@ -193,10 +212,14 @@ export class ManifestParser {
     } catch (err) {
       if (err !== INCOMPLETE) throw err;
     }
-    const rest = buf.length - mark;
+    return mark;
+  }
+
+  private keep(buf: Buffer, used: number): void {
+    const rest = buf.length - used;
     if (rest > MAX_VALUE_BYTES) throw new ManifestSyntaxError(`a value larger than ${MAX_VALUE_BYTES} bytes`);
     // A copy: the tail must not pin the whole chunk it came from.
-    this.pending = rest > 0 ? Buffer.from(buf.subarray(mark)) : Buffer.alloc(0);
+    this.pending = rest > 0 ? Buffer.from(buf.subarray(used)) : Buffer.alloc(0);
   }
 
   end(): ParsedManifest {
@@ -221,13 +244,15 @@ export class ManifestParser {
         const key = cur.string();
         cur.expect(0x3a);
         if (key === 'files' || key === 'dirs') {
+          cur.expect(0x5b);
+          const empty = cur.peek() === 0x5d;
+          // Only now, with the step complete, change anything.
           if (this.result.members.has(key) || (key === 'files' && this.result.sawFiles)) {
             throw new ManifestSyntaxError(`"${key}" appears twice`);
           }
           if (key === 'files') this.result.sawFiles = true;
           else this.result.members.set('dirs', null);
-          cur.expect(0x5b);
-          if (cur.peek() === 0x5d) {
+          if (empty) {
             cur.pos++;
             this.state = 'comma';
           } else this.state = key;

@@ -70,6 +70,30 @@ export function unpackedSize(m: Pick<Manifest, 'files'>): number {
   return m.files.totalSize();
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function isRelPath(p: unknown): p is string {
+  if (typeof p !== 'string' || p.length === 0 || p.length > 4096 || p.startsWith('/') || p.includes('\0')) return false;
+  return !p.split('/').some((c) => c === '..' || c === '.' || c === '');
+}
+
+const isMode = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o7777;
+
+/** `fileSchema`'s rules by hand; undefined when they fail. */
+function quickFile(raw: Json): ManifestFile | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const { path, size, mode, sha256 } = raw;
+  if (!isRelPath(path) || !isMode(mode) || typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return undefined;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
+  return { path, size, mode, sha256 };
+}
+
+function quickDir(raw: Json): ManifestDir | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const { path, mode } = raw;
+  return isRelPath(path) && isMode(mode) ? { path, mode } : undefined;
+}
+
 function schemaError(source: string, where: string, err: z.ZodError): HozironError {
   const issue = err.issues[0]!;
   const at = [where, ...issue.path.map(String)].filter(Boolean).join('.');
@@ -94,16 +118,20 @@ export class ManifestReader {
   private readonly parser: ManifestParser;
 
   constructor(private readonly source: string) {
+    // The common case is checked by hand (no garbage per entry: a manifest may list 200,000
+    // files); anything it does not accept goes through the schema for the exact message.
     const element =
-      <T>(schema: z.ZodType<T>, name: string) =>
-      (raw: Json, index: number) => {
+      <T>(schema: z.ZodType<T>, name: string, fast: (raw: Json) => T | undefined) =>
+      (raw: Json, index: number): T => {
+        const ok = fast(raw);
+        if (ok !== undefined) return ok;
         const r = schema.safeParse(raw);
         if (!r.success) throw schemaError(source, `${name}.${index}`, r.error);
         return r.data;
       };
     this.parser = new ManifestParser({
-      file: element(fileSchema, 'files'),
-      dir: element(dirSchema, 'dirs'),
+      file: element(fileSchema, 'files', quickFile),
+      dir: element(dirSchema, 'dirs', quickDir),
       duplicate: (path) => {
         throw new HozironError('archive_invalid', `${source}: ${MANIFEST_NAME} lists ${path} twice`);
       },

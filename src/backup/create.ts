@@ -22,7 +22,7 @@ import type { BackupRecord, PruneEntry } from '../api/types.js';
 import { DirList, FileList, FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
 import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
-import { HozironError } from '../errors.js';
+import { HozironError, withIoContext } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 import { HOME_FILES, type HomeLayout } from '../home/layout.js';
@@ -301,7 +301,11 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
 
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
   collection.warnings.forEach(warn);
-  await writeArchive({ target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress }, collection, cfg.storageDir);
+  // A raw errno error while writing (a full disk: a write on an open file names no path)
+  // names the directory the archive was being written to.
+  await withIoContext(dirname(target), () =>
+    writeArchive({ target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress }, collection, cfg.storageDir),
+  );
 
   const { record } = await describeArchive(target, kindAt, false);
   if (opts.audit !== false) auditCreate(home, opts.actor, record, warn);

@@ -21,7 +21,7 @@ import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/rest
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
-import { HozironError } from '../errors.js';
+import { HozironError, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { openStore } from '../stores/sqlite.js';
@@ -355,7 +355,8 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
   };
   const archivePath = await resolveArchive(cfg, opts.source);
   const pre = await preflight(home, archivePath, opts, warnings);
-  if (!opts.confirm) return planRestore(home, pre, opts, warnings);
+  // Staging writes into the home's work area: a raw errno error there names it.
+  if (!opts.confirm) return withIoContext(home.restoreDir, () => planRestore(home, pre, opts, warnings));
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
 }
