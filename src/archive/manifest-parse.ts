@@ -9,21 +9,27 @@
  * read element by element; every other member is read whole (bounded) and validated as
  * `manifest.ts`'s schema says. Unknown members are skipped (their size still bounded).
  */
-import { HozironError } from '../errors.js';
 import { DirList, FileList, type ManifestDir, type ManifestFile } from './manifest-list.js';
 
 /** A pending value (one entry of `files`, or a top-level member) larger than this is refused. */
 const MAX_VALUE_BYTES = 1024 * 1024;
 const MAX_DEPTH = 32;
 
-/** Thrown internally when the bytes so far end inside a value. */
-const INCOMPLETE = Symbol('incomplete');
+/** Thrown internally when the bytes so far end inside a value (one instance: no stack per throw). */
+class Incomplete extends Error {}
+const INCOMPLETE = new Incomplete('incomplete');
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export class ManifestSyntaxError extends Error {}
+
+/** JSON forbids raw U+0000..U+001F inside strings. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20) return true;
+  return false;
+}
 
 /** Recursive descent over one buffer; throws INCOMPLETE when it runs off its end. */
 class Cursor {
@@ -71,7 +77,7 @@ class Cursor {
           throw new ManifestSyntaxError('a string is not valid UTF-8');
         }
         if (!escaped) {
-          if (/[\u0000-\u001f]/.test(text)) throw new ManifestSyntaxError('a control character in a string');
+          if (hasControlCharacter(text)) throw new ManifestSyntaxError('a control character in a string');
           return text;
         }
         try {

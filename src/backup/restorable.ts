@@ -31,7 +31,7 @@ export const STORE_SPECS: Readonly<Record<string, StoreSpec>> = {
 };
 
 /** A config.toml larger than this cannot be one this program wrote or reads (it is ~1 KiB). */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 function semverParts(v: string): number[] | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);

@@ -131,7 +131,7 @@ export interface ExpectedChecksum {
 }
 
 /** An operator's checksum, `sha256:<hex>` or bare hex, as lower-case hex. */
-export function parseChecksum(text: string): string {
+function parseChecksum(text: string): string {
   const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(text.trim());
   if (!m) throw new HozironError('usage', `checksum ${JSON.stringify(text)} is not sha256:<64 hex digits>`);
   return m[1]!.toLowerCase();

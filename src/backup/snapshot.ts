@@ -46,10 +46,15 @@ export interface DatabaseSnapshot {
 function snapshotError(rel: string, error: string, dest: string): HozironError {
   if (/disk is full|SQLITE_FULL|ENOSPC|no space left/i.test(error)) {
     const dir = dirname(dest);
-    return new HozironError('no_space', `cannot snapshot ${rel} into ${dir}: no space left on the device`, 'free some space there and try again', {
-      remedy: 'free_space',
-      details: { path: dir },
-    });
+    return new HozironError(
+      'no_space',
+      `cannot snapshot ${rel} into ${dir}: no space left on the device`,
+      'free some space there and try again',
+      {
+        remedy: 'free_space',
+        details: { path: dir },
+      },
+    );
   }
   return new HozironError('io', `cannot snapshot ${rel}: ${error}`, 'check the database', { remedy: 'check_home' });
 }
@@ -75,7 +80,7 @@ export class SnapshotRunner {
       settle.delete(m.rel);
       this.settled.add(m.rel);
       if (m.ok) s.resolve({ rel: m.rel, path: jobs.find((j) => j.rel === m.rel)!.dest, auditHead: m.auditHead ?? null });
-      else s.reject(snapshotError(m.rel, m.error ?? "unknown error", jobs.find((j) => j.rel === m.rel)!.dest));
+      else s.reject(snapshotError(m.rel, m.error ?? 'unknown error', jobs.find((j) => j.rel === m.rel)!.dest));
     };
     const failAll = (err: Error) => {
       for (const [rel, s] of settle) s.reject(new HozironError('internal', `snapshot of ${rel} failed: ${err.message}`));

@@ -40,26 +40,29 @@ afterAll(() => {
 });
 
 describe('create on a storage that cannot take the archive', () => {
-  it.skipIf(!mountable)('a storage that fills up during create: exit 1, one line naming the storage and "no space left", nothing left behind', async () => {
-    const home = join(tmp.dir, 'full');
-    await makeHome(home, 1);
-    // 6 MB that does not compress, into a 2 MB storage.
-    writeFileSync(join(home, 'data/skills/blob.bin'), randomBytes(6 * 1024 * 1024));
-    const storage = join(tmp.dir, 'full-storage');
-    mountTmpfs(storage, '2m');
-    setStorage(home, storage);
-    writeFileSync(join(storage, 'keep.txt'), 'was here\n');
-    const r = await cli(home, 'backup', 'create');
-    expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^error: .*${storage}.*no space left`));
-    expect(lines[0]).not.toMatch(/^error: ENOSPC/);
-    expect(lines.slice(1).join('\n')).not.toMatch(/doctor|database/);
-    expect(lines[1]).toMatch(/^hint: free some space on the filesystem of /);
-    expect(lines).toHaveLength(2);
-    // Only what was there, and the lock file the storage keeps between operations.
-    expect(readdirSync(storage).filter((n) => n !== '.hoziron-backup.lock')).toEqual(['keep.txt']);
-  });
+  it.skipIf(!mountable)(
+    'a storage that fills up during create: exit 1, one line naming the storage and "no space left", nothing left behind',
+    async () => {
+      const home = join(tmp.dir, 'full');
+      await makeHome(home, 1);
+      // 6 MB that does not compress, into a 2 MB storage.
+      writeFileSync(join(home, 'data/skills/blob.bin'), randomBytes(6 * 1024 * 1024));
+      const storage = join(tmp.dir, 'full-storage');
+      mountTmpfs(storage, '2m');
+      setStorage(home, storage);
+      writeFileSync(join(storage, 'keep.txt'), 'was here\n');
+      const r = await cli(home, 'backup', 'create');
+      expect(r.code).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^error: .*${storage}.*no space left`));
+      expect(lines[0]).not.toMatch(/^error: ENOSPC/);
+      expect(lines.slice(1).join('\n')).not.toMatch(/doctor|database/);
+      expect(lines[1]).toMatch(/^hint: free some space on the filesystem of /);
+      expect(lines).toHaveLength(2);
+      // Only what was there, and the lock file the storage keeps between operations.
+      expect(readdirSync(storage).filter((n) => n !== '.hoziron-backup.lock')).toEqual(['keep.txt']);
+    },
+  );
 
   it.skipIf(!mountable)('a read-only storage: exit 1, the path, "read-only" and what to do', async () => {
     const home = join(tmp.dir, 'ro');

@@ -88,12 +88,24 @@ describe('verify refuses what restore refuses (one implementation)', () => {
   const cases: [string, () => Promise<string>, RegExp][] = [
     [
       'an invalid config.toml inside the archive',
-      () => build('bad-config', (f) => f.map((x) => (x.path === 'config.toml' ? { ...x, content: Buffer.from('[server]\nlisten = 42\n') } : x))),
+      () =>
+        build('bad-config', (f) =>
+          f.map((x) => (x.path === 'config.toml' ? { ...x, content: Buffer.from('[server]\nlisten = 42\n') } : x)),
+        ),
       /config\.toml in the archive: server\.listen/,
     ],
     ['a database schema newer than this version', () => build('newer-schema', newerKeys), /keys\.db has schema version 99, newer/],
     ['a full archive without keys.db', () => build('no-keys', (f) => f.filter((x) => x.path !== 'keys.db')), /lacks keys\.db/],
-    ['a newer archive format', () => build('format2', (f) => f, (m) => (m.format = 2)), /format 2 is newer/],
+    [
+      'a newer archive format',
+      () =>
+        build(
+          'format2',
+          (f) => f,
+          (m) => (m.format = 2),
+        ),
+      /format 2 is newer/,
+    ],
   ];
 
   for (const [name, make, pattern] of cases) {
