@@ -23,8 +23,9 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   start_daemon: () => 'start it with `hoziron start`',
   create_backup: () => 'run `hoziron backup create`',
   send_token: () => 'create a key with `hoziron key create` and send Authorization: Bearer <token>',
-  free_space: (d) => `free some space on the filesystem of ${d.path} (see \`df ${d.path}\`) and try again`,
-  check_access: (d) => `make ${d.path} writable by this user (is it mounted read-only?), or point [backup] storage_path elsewhere`,
+  free_space: (d) =>
+    d.path ? `free some space on the filesystem of ${d.path} (see \`df ${d.path}\`) and try again` : 'free some space and try again',
+  check_access: (d) => `make ${d.path ?? 'it'} writable by this user (is it mounted read-only?), or point [backup] storage_path elsewhere`,
 };
 
 /** What to tell a CLI user to do about `remedy`. */
