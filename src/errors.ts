@@ -50,7 +50,9 @@ export type Remedy =
   | 'start_daemon' // the daemon is not running
   | 'create_backup' // there is no backup yet
   | 'send_token' // a route needs a bearer token
-  | 'tighten_home'; // the home directory is open to group or others
+  | 'tighten_home' // the home directory is open to group or others
+  | 'free_space' // a disk is full (details: path)
+  | 'check_access'; // a path cannot be written: read-only, or its permissions (details: path)
 
 export interface HozironErrorOptions {
   cause?: unknown;
@@ -87,4 +89,48 @@ export function exitCodeFor(err: unknown): number {
 /** Errno of a Node system error, or undefined. */
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** What an operator can do about each errno, phrased neutrally (surfaces phrase the remedy). */
+const IO_ADVICE: Record<string, { what: string; remedy: Remedy; hint: string }> = {
+  ENOSPC: { what: 'no space left on the device', remedy: 'free_space', hint: 'free some space on that filesystem and try again' },
+  EDQUOT: { what: 'the disk quota is exhausted', remedy: 'free_space', hint: 'free some space (or raise the quota) and try again' },
+  EROFS: { what: 'the filesystem is read-only', remedy: 'check_access', hint: 'mount it read-write, or choose another path' },
+  EACCES: { what: 'permission denied', remedy: 'check_access', hint: 'check the owner and permissions of the path' },
+  EPERM: { what: 'operation not permitted', remedy: 'check_access', hint: 'check the owner and permissions of the path' },
+};
+
+/**
+ * A raw errno error as a HozironError that names the path and what to do: ENOSPC and EDQUOT
+ * become `no_space`, everything else `io`. `path` is the one the error concerns when Node
+ * did not say (a write on an open file carries none); already-wrapped errors pass through.
+ */
+export function ioError(err: unknown, path: string): unknown {
+  if (isHozironError(err)) return err;
+  const code = errnoCode(err);
+  if (code === undefined || !/^E[A-Z]+$/.test(code)) return err;
+  const where = (err as { path?: unknown }).path;
+  const target = typeof where === 'string' ? where : path;
+  const advice = IO_ADVICE[code];
+  const syscall = (err as { syscall?: unknown }).syscall;
+  const what = advice?.what ?? (err as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+ .*$/, '');
+  const message = `cannot ${typeof syscall === 'string' ? syscall : 'use'} ${target}: ${what} (${code})`;
+  return new HozironError(
+    code === 'ENOSPC' || code === 'EDQUOT' ? 'no_space' : 'io',
+    message,
+    advice?.hint ?? 'check the path and try again',
+    {
+      cause: err,
+      ...(advice ? { remedy: advice.remedy, details: { path: target } } : {}),
+    },
+  );
+}
+
+/** Run `fn`, turning raw errno errors into `ioError`s about `path` (see there). */
+export async function withIoContext<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw ioError(err, path);
+  }
 }

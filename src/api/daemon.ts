@@ -74,6 +74,8 @@ export interface BackupCreateRequest {
 export interface BackupVerifyRequest {
   id?: string;
   file?: string;
+  /** `sha256:<hex>` to compare the archive with instead of its `.sha256` sidecar. */
+  checksum?: string;
 }
 
 /** `POST /v1/backup/restore`: exactly one of id or file (inside the storage path). */
@@ -82,6 +84,8 @@ export interface BackupRestoreRequest {
   file?: string;
   dry_run?: boolean;
   verify?: boolean;
+  /** `sha256:<hex>` to verify the archive against instead of its `.sha256` sidecar. */
+  checksum?: string;
 }
 
 /** `GET /v1/backup/{id}`: the record plus its manifest summary (as `hoziron backup show --json`). */

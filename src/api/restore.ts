@@ -2,7 +2,7 @@
  * Wire types of a restore: what `hoziron backup restore --json` prints and what
  * `POST /v1/backup/restore` answers. A dry run answers a plan; a confirmed restore a result.
  */
-import type { BackupRecord } from './types.js';
+import type { BackupRecord, ChecksumSource } from './types.js';
 
 export interface RestoreArchiveInfo {
   path: string;
@@ -87,6 +87,8 @@ export interface RestorePlan {
   archive: RestoreArchiveInfo;
   /** Whether the whole-archive checksum was verified (false with --no-verify). */
   checksum_verified: boolean;
+  /** What it was compared with: the `.sha256` sidecar, the operator's value, or nothing (skipped). */
+  checksum_source: ChecksumSource;
   changes: RestoreChanges;
   since_backup: RestoreSinceBackup;
   warnings: string[];
@@ -107,6 +109,7 @@ export interface RestoreResult {
   restore_id: string;
   archive: RestoreArchiveInfo;
   checksum_verified: boolean;
+  checksum_source: ChecksumSource;
   safety_backup: BackupRecord | null;
   changes: RestoreChanges;
   /** Measured just before the swap: the work the restore discarded. */

@@ -5,6 +5,12 @@
 
 type RecordScope = 'full' | 'agents' | 'pre-restore';
 
+/**
+ * What an archive's whole-file SHA-256 was compared with in a verify or restore: its `.sha256`
+ * sidecar, a value the operator gave, or nothing (none recorded, or the check was skipped).
+ */
+export type ChecksumSource = 'sidecar' | 'operator' | 'none';
+
 export interface BackupRecord {
   id: string;
   path: string;

@@ -111,30 +111,37 @@ export function manifestNameReplacer(this: void, _key: string, value: unknown): 
 }
 
 /**
- * Turn the `path_b64` of every `files`/`dirs` line of a parsed MANIFEST.json into its
- * internal name, in place; returns why the manifest is refused, or undefined. Refused: a
+ * Turn the `path_b64` of one `files`/`dirs` line of MANIFEST.json (`where`, e.g. `files.3`)
+ * into its internal name, in place; returns why the line is refused, or undefined. Refused: a
  * `path` with a lone surrogate, a `path_b64` that is not canonical base64, that spells a valid
- * UTF-8 name (which must be a plain `path`), or whose `path` is not its display form.
+ * UTF-8 name (which must be a plain `path`), or whose `path` is not its display form. The
+ * streaming manifest parser (manifest.ts) calls this for each line as it is read.
  */
+export function decodeManifestLine(line: unknown, where: string): string | undefined {
+  if (line === null || typeof line !== 'object' || Array.isArray(line)) return undefined;
+  const entry = line as { path?: unknown; path_b64?: unknown };
+  if (typeof entry.path === 'string' && hasEscapedBytes(entry.path)) return `${where}.path: holds a lone surrogate`;
+  if (entry.path_b64 === undefined) return undefined;
+  if (typeof entry.path_b64 !== 'string') return `${where}.path_b64: not a string`;
+  const bytes = Buffer.from(entry.path_b64, 'base64');
+  if (bytes.length === 0 || bytes.toString('base64') !== entry.path_b64) return `${where}.path_b64: not canonical base64`;
+  if (isUtf8(bytes)) return `${where}.path_b64: a UTF-8 name must be given as path`;
+  const name = decodeName(bytes);
+  if (entry.path !== displayName(name)) return `${where}.path: does not match path_b64 (expected ${JSON.stringify(displayName(name))})`;
+  entry.path = name;
+  delete entry.path_b64;
+  return undefined;
+}
+
+/** `decodeManifestLine` over every `files`/`dirs` line of a whole parsed manifest object. */
 export function decodeManifestNames(raw: unknown): string | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   for (const list of ['files', 'dirs'] as const) {
     const lines = (raw as Record<string, unknown>)[list];
     if (!Array.isArray(lines)) continue;
     for (const [i, line] of lines.entries()) {
-      if (line === null || typeof line !== 'object') continue;
-      const entry = line as { path?: unknown; path_b64?: unknown };
-      const where = `${list}.${i}`;
-      if (typeof entry.path === 'string' && hasEscapedBytes(entry.path)) return `${where}.path: holds a lone surrogate`;
-      if (entry.path_b64 === undefined) continue;
-      if (typeof entry.path_b64 !== 'string') return `${where}.path_b64: not a string`;
-      const bytes = Buffer.from(entry.path_b64, 'base64');
-      if (bytes.length === 0 || bytes.toString('base64') !== entry.path_b64) return `${where}.path_b64: not canonical base64`;
-      if (isUtf8(bytes)) return `${where}.path_b64: a UTF-8 name must be given as path`;
-      const name = decodeName(bytes);
-      if (entry.path !== displayName(name)) return `${where}.path: does not match path_b64 (expected ${JSON.stringify(displayName(name))})`;
-      entry.path = name;
-      delete entry.path_b64;
+      const bad = decodeManifestLine(line, `${list}.${i}`);
+      if (bad) return bad;
     }
   }
   return undefined;

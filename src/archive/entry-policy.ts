@@ -25,9 +25,9 @@ export interface EntryHeaders {
 /** What the reader knows when the entry arrives. */
 export interface ArchiveSoFar {
   /** What MANIFEST.json lists, once it has been read; undefined for the first entry. */
-  listed: { files: ReadonlyMap<string, ManifestFile>; dirs: ReadonlyMap<string, ManifestDir> } | undefined;
+  listed: { files: { get(path: string): ManifestFile | undefined }; dirs: { get(path: string): ManifestDir | undefined } } | undefined;
   /** Names of the entries already read (directories without their trailing slash). */
-  seen: ReadonlySet<string>;
+  seen: { has(name: string): boolean };
 }
 
 export type EntryVerdict =

@@ -20,7 +20,7 @@ import { HozironError, errnoCode } from '../errors.js';
 import { checkManifestPaths } from './entry-paths.js';
 import { decodeName } from './entry-name.js';
 import { classifyEntry, type EntryHeaders, type EntryVerdict } from './entry-policy.js';
-import { MANIFEST_NAME, parseManifest, type Manifest, type ManifestDir, type ManifestFile } from './manifest.js';
+import { MANIFEST_NAME, ManifestReader, type Manifest, type ManifestDir, type ManifestFile } from './manifest.js';
 import { BLOCK, HeaderError, isZeroBlock, parseHeader, parsePax, type RawHeader } from './tar-header.js';
 
 /** Receives the entries of an archive, in order, once each has passed its checks. */
@@ -55,6 +55,43 @@ class StopAfterManifest extends Error {}
 
 type Pending = 'header' | 'meta' | 'body' | 'padding' | 'end';
 
+/** Which of the manifest's entries have been read: one byte per entry, not a set of names. */
+class SeenEntries {
+  private m: Manifest | undefined;
+  private files = new Uint8Array(0);
+  private dirs = new Uint8Array(0);
+
+  listed(m: Manifest): void {
+    this.m = m;
+    this.files = new Uint8Array(m.files.length);
+    this.dirs = new Uint8Array(m.dirs.length);
+  }
+
+  has(name: string): boolean {
+    if (!this.m) return false;
+    const f = this.m.files.indexOf(name);
+    if (f >= 0) return this.files[f] === 1;
+    const d = this.m.dirs.indexOf(name);
+    return d >= 0 && this.dirs[d] === 1;
+  }
+
+  markFile(name: string): void {
+    this.files[this.m!.files.indexOf(name)] = 1;
+  }
+
+  markDir(name: string): void {
+    this.dirs[this.m!.dirs.indexOf(name)] = 1;
+  }
+
+  /** The first listed entry not read (directories with a trailing slash), if any. */
+  firstMissing(): string | undefined {
+    const f = this.files.indexOf(0);
+    if (f >= 0) return this.m!.files.pathAt(f);
+    const d = this.dirs.indexOf(0);
+    return d >= 0 ? `${this.m!.dirs.pathAt(d)}/` : undefined;
+  }
+}
+
 /** The tar state machine, fed decompressed bytes. */
 class StrictTarParser extends Writable {
   manifest: Manifest | undefined;
@@ -77,9 +114,10 @@ class StrictTarParser extends Writable {
   private remaining = 0;
   private padding = 0;
   private current: { kind: 'manifest' | 'file'; name: string; file?: ManifestFile; hash?: Hash } | undefined;
-  private files = new Map<string, ManifestFile>();
-  private dirs = new Map<string, ManifestDir>();
-  private readonly seen = new Set<string>();
+  /** The manifest being read as it streams (no copy of its text is kept), and its hash. */
+  private manifestText: { reader: ManifestReader | undefined; hash: Hash } | undefined;
+  /** Which listed entries have been read, by their index in the manifest's lists. */
+  private readonly seen = new SeenEntries();
 
   /** SHA-256 of the MANIFEST.json text as read. */
   manifestDigest = '';
@@ -110,10 +148,8 @@ class StrictTarParser extends Writable {
         throw this.refuse(`the archive is truncated (it ends ${where})`);
       }
       if (!this.manifest) throw this.refuse(`the archive has no ${MANIFEST_NAME}`);
-      for (const f of this.files.keys())
-        if (!this.seen.has(f)) throw this.refuse(`${f} is listed in ${MANIFEST_NAME} but missing from the archive`);
-      for (const d of this.dirs.keys())
-        if (!this.seen.has(d)) throw this.refuse(`${d}/ is listed in ${MANIFEST_NAME} but missing from the archive`);
+      const missing = this.seen.firstMissing();
+      if (missing) throw this.refuse(`${missing} is listed in ${MANIFEST_NAME} but missing from the archive`);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -143,8 +179,11 @@ class StrictTarParser extends Writable {
           pos += take;
           this.remaining -= take;
           this.offset += take;
-          if (this.state === 'meta' || this.current?.kind === 'manifest') this.metaChunks.push(Buffer.from(part));
-          else {
+          if (this.state === 'meta') this.metaChunks.push(Buffer.from(part));
+          else if (this.current?.kind === 'manifest') {
+            this.manifestText!.hash.update(part);
+            this.manifestText!.reader?.feed(part);
+          } else {
             this.current!.hash!.update(part);
             const pending = this.sink?.data(part);
             if (pending) await pending;
@@ -259,7 +298,7 @@ class StrictTarParser extends Writable {
   /** Classify the entry whose header block this is; refuse it or start reading it. */
   private onEntry(h: RawHeader): void {
     const verdict = classifyEntry(this.takeEntryHeaders(h), {
-      listed: this.manifest ? { files: this.files, dirs: this.dirs } : undefined,
+      listed: this.manifest ? { files: this.manifest.files, dirs: this.manifest.dirs } : undefined,
       seen: this.seen,
     });
     if (verdict.kind === 'refused') throw this.refuse(verdict.reason);
@@ -287,17 +326,18 @@ class StrictTarParser extends Writable {
     switch (verdict.kind) {
       case 'manifest':
         this.current = { kind: 'manifest', name: MANIFEST_NAME };
-        this.metaChunks = [];
+        // A manifest a preflight already validated is only hashed, not parsed again.
+        this.manifestText = { reader: this.known ? undefined : new ManifestReader(this.source), hash: createHash('sha256') };
         this.startBody(verdict.size, 'body');
         return;
       case 'directory':
-        this.seen.add(verdict.name);
+        this.seen.markDir(verdict.name);
         this.sink?.directory(verdict.dir);
         this.startBody(0, 'body');
         return;
       case 'file': {
         const { name, file } = verdict;
-        this.seen.add(name);
+        this.seen.markFile(name);
         this.current = { kind: 'file', name, file, hash: createHash('sha256') };
         this.sink?.openFile(file);
         this.startBody(file.size, 'body');
@@ -311,19 +351,19 @@ class StrictTarParser extends Writable {
     this.state = this.padding ? 'padding' : 'header';
     if (this.metaType !== '' && this.current === undefined) return this.onMetaEnd();
     if (this.current?.kind === 'manifest') {
-      const bytes = Buffer.concat(this.metaChunks);
-      this.metaChunks = [];
+      const { reader, hash } = this.manifestText!;
+      this.manifestText = undefined;
       this.current = undefined;
-      this.manifestDigest = createHash('sha256').update(bytes).digest('hex');
-      // The same bytes as a manifest already validated (the preflight's): do not parse twice.
+      this.manifestDigest = hash.digest('hex');
       let m: Manifest;
-      if (this.known && this.known.digest === this.manifestDigest) m = this.known.manifest;
-      else {
-        m = parseManifest(this.decodeUtf8(bytes, MANIFEST_NAME), this.source);
+      if (this.known) {
+        if (this.known.digest !== this.manifestDigest) throw this.refuse(`${MANIFEST_NAME} changed since it was first read`);
+        m = this.known.manifest;
+      } else {
+        m = reader!.end();
         checkManifestPaths(m, this.source);
       }
-      this.files = new Map(m.files.map((f) => [f.path, f]));
-      this.dirs = new Map(m.dirs.map((d) => [d.path, d]));
+      this.seen.listed(m);
       this.manifest = m;
       await this.sink?.manifest?.(m);
       if (!this.sink) throw new StopAfterManifest();

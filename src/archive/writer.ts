@@ -32,7 +32,7 @@ import { fsyncDir } from '../fsutil/durable.js';
 import { tempPathIn } from '../fsutil/temp.js';
 import { displayName, encodeName, manifestNameReplacer } from './entry-name.js';
 import { ParallelGzip } from './gzip.js';
-import { MANIFEST_NAME, type Manifest, type ManifestFile } from './manifest.js';
+import { MANIFEST_NAME, type Manifest, type ManifestDocument, type ManifestFile } from './manifest.js';
 import { BLOCK, encodeHeader } from './tar-header.js';
 
 const ZEROS = Buffer.alloc(2 * BLOCK);
@@ -155,7 +155,7 @@ export class ArchiveWriter {
    * Close the body and write the final temporary archive: the manifest member, then the
    * body. Returns its size and SHA-256; `commit` puts it in place.
    */
-  async finish(manifest: Manifest): Promise<FinishedArchive> {
+  async finish(manifest: Manifest | ManifestDocument): Promise<FinishedArchive> {
     await this.put(ZEROS); // end of archive: two zero blocks
     this.gz.end();
     await this.written;

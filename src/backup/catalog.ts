@@ -12,7 +12,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { readManifest } from '../archive/reader.js';
 import { removeLeftovers } from '../fsutil/temp.js';
-import { HozironError, errnoCode } from '../errors.js';
+import { HozironError, errnoCode, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { clearStaleLock, isBackupLockHeld } from './lock.js';
 import { checkStorage } from './storage.js';
@@ -148,7 +148,7 @@ export async function listCatalog(cfg: LoadedConfig): Promise<CatalogEntry[]> {
 }
 
 export async function listBackups(cfg: LoadedConfig): Promise<BackupRecord[]> {
-  return (await listCatalog(cfg)).map((e) => e.record);
+  return (await withIoContext(cfg.storageDir, () => listCatalog(cfg))).map((e) => e.record);
 }
 
 function kindOf(cfg: LoadedConfig, path: string): Summary['kind'] {

@@ -19,10 +19,10 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord, PruneEntry } from '../api/types.js';
-import { FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
+import { DirList, FileList, FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
 import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
-import { HozironError } from '../errors.js';
+import { HozironError, withIoContext } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 import { HOME_FILES, type HomeLayout } from '../home/layout.js';
@@ -226,8 +226,8 @@ function buildManifest(job: ArchiveJob, collection: Collection, files: ManifestF
     scope: job.scope,
     hoziron_version: HOZIRON_VERSION,
     host: hostname(),
-    files,
-    dirs: collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })),
+    files: FileList.from(files),
+    dirs: DirList.from(collection.dirs.map((d) => ({ path: d.rel, mode: d.mode }))),
     audit_head: job.scope === 'full' ? auditHead : null,
   };
 }
@@ -313,10 +313,14 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
 
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
   collection.warnings.forEach(warn);
-  await writeArchive(
-    { target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress, onPhase: opts.onPhase },
-    collection,
-    cfg.storageDir,
+  // A raw errno error while writing (a full disk: a write on an open file names no path)
+  // names the directory the archive was being written to.
+  await withIoContext(dirname(target), () =>
+    writeArchive(
+      { target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress, onPhase: opts.onPhase },
+      collection,
+      cfg.storageDir,
+    ),
   );
 
   const { record } = await describeArchive(target, kindAt, false);

@@ -7,7 +7,7 @@
  * heartbeat older than the limit), so a crash never blocks scheduled backups for long.
  */
 import { join } from 'node:path';
-import { HozironError } from '../errors.js';
+import { HozironError, withIoContext } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
 import { acquireLock, breakLock, inspectLock, type LockState } from '../fsutil/lock.js';
 import { describeOwner } from '../fsutil/owner.js';
@@ -41,11 +41,14 @@ export async function isBackupLockHeld(storageDir: string): Promise<boolean> {
 
 /** Run `fn` holding the backup lock of `storageDir`; a live holder → HozironError('conflict'). */
 export async function withBackupLock<T>(storageDir: string, operation: string, fn: () => Promise<T>): Promise<T> {
-  await ensureDir(storageDir, 0o700);
-  const lock = await acquireLock(backupLockPath(storageDir), operation, heldError);
-  try {
-    return await fn();
-  } finally {
-    await lock.release();
-  }
+  // A raw errno error (a full or read-only storage) leaves here naming the storage, not bare.
+  return withIoContext(storageDir, async () => {
+    await ensureDir(storageDir, 0o700);
+    const lock = await acquireLock(backupLockPath(storageDir), operation, heldError);
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  });
 }

@@ -45,8 +45,12 @@ const MAX_PAIRS = 5;
 
 /** Refuse a manifest with two names that `folding` would make one file (see the module header). */
 export function checkRestorableNames(m: Manifest, folding: NameFolding, source: string, dest: string): void {
-  const paths = [...m.dirs.map((d) => d.path), ...m.files.map((f) => f.path)];
-  const { pairs, more } = aliasingPairs(paths, folding, MAX_PAIRS);
+  // Walked lazily from the compact lists (manifest-list.ts): no array of every path.
+  const paths = function* (): Generator<string> {
+    for (let i = 0; i < m.dirs.length; i++) yield m.dirs.pathAt(i);
+    for (let i = 0; i < m.files.length; i++) yield m.files.pathAt(i);
+  };
+  const { pairs, more } = aliasingPairs(paths(), folding, MAX_PAIRS);
   if (pairs.length === 0) return;
   const how = [folding.foldsCase ? 'ignores case' : '', folding.normalises ? 'normalises Unicode' : ''].filter(Boolean).join(' and ');
   const named = describeAliasPairs(pairs);

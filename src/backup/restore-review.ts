@@ -1,53 +1,18 @@
 /**
- * What restoring an archive would do beyond its files, judged before anything is swapped:
- * whether the archive leaves a usable home (its required items, a config.toml this version
- * validates), which settings of the restored config change the platform's behaviour, and how
- * the set of usable API keys changes. Revocations are never undone by a restore: those of the
+ * What restoring an archive would do beyond its files, judged before anything is swapped
+ * (whether it leaves a usable home at all is restorable.ts's, shared with verify): which
+ * settings of the restored config change the platform's behaviour, and how the set of usable
+ * API keys changes. Revocations are never undone by a restore: those of the
  * current home are applied to the staged keys.db before the swap (`applyRevocations`), while
  * the staged tree is still the restore's own, so the swap's crash safety covers them.
  */
-import { promises as fs } from 'node:fs';
 import type { RestoreKeyChanges, RestoreKeyRef, RestoreSettingChange } from '../api/restore.js';
-import type { Manifest } from '../archive/manifest.js';
-import { HozironError } from '../errors.js';
-import { parseConfig, type LoadedConfig } from '../home/config.js';
-import { REQUIRED_ITEMS, type HomeLayout } from '../home/layout.js';
+import type { LoadedConfig } from '../home/config.js';
+import type { HomeLayout } from '../home/layout.js';
 import { KEYS_SPEC } from '../stores/keys.js';
 import { openForCheck, openStore } from '../stores/sqlite.js';
 import { exists } from '../fsutil/exists.js';
 import { fsyncFile } from '../fsutil/durable.js';
-import type { StagedFileCheck } from './stage.js';
-
-/** Refuse, from the manifest alone, an archive without what its scope needs to work. */
-export function checkRequiredItems(m: Manifest, archivePath: string): void {
-  const held = new Set(m.files.map((f) => f.path));
-  const missing = REQUIRED_ITEMS[m.scope].filter((p) => !held.has(p));
-  if (missing.length > 0) {
-    throw new HozironError(
-      'archive_invalid',
-      `${archivePath}: a ${m.scope} backup must hold ${missing.join(', ')}, but this archive has no ${missing.join(' and no ')}`,
-      'restoring it would leave a home that cannot start; use another backup',
-    );
-  }
-}
-
-/** Where the staged config check leaves the restored config. */
-export interface StagedConfig {
-  cfg?: LoadedConfig;
-}
-
-/** The staging check of `config.toml`: it must validate with this version's schema. */
-export function checkStagedConfig(archivePath: string, home: HomeLayout, found: StagedConfig): StagedFileCheck {
-  return async (path) => {
-    const text = await fs.readFile(path, 'utf8');
-    try {
-      found.cfg = parseConfig(text, `${archivePath}: config.toml`, home);
-    } catch (err) {
-      if (!(err instanceof HozironError)) throw err;
-      throw new HozironError('archive_invalid', err.message, 'this hoziron cannot use the archived config.toml; use another backup');
-    }
-  };
-}
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);

@@ -17,17 +17,15 @@
  * for a work area after taking its lock: daemon/start-guard.ts), so one of the two backs off.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestoreChanges, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
-import { HozironError } from '../errors.js';
+import { HozironError, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
-import { HOME_FILES, type HomeLayout } from '../home/layout.js';
-import { openStore, schemaProblem, type Db } from '../stores/sqlite.js';
-import { HOZIRON_VERSION } from '../version.js';
+import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { readDaemonStatus } from '../home/run.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
 import { createBackup } from './create.js';
@@ -46,9 +44,10 @@ import {
 } from './journal.js';
 import { withBackupLock } from './lock.js';
 import { planChanges, sinceBackup, swapItems } from './restore-plan.js';
-import { applyRevocations, behaviourChanges, checkRequiredItems, checkStagedConfig, type StagedConfig } from './restore-review.js';
+import { applyRevocations, behaviourChanges } from './restore-review.js';
+import { expectedChecksum, type ChecksumSource, type ExpectedChecksum } from './sidecars.js';
+import { checkDatabaseSchema, checkManifestRestorable, stagedConfigCheck, type StagedConfig } from './restorable.js';
 import { stageArchive, type StageOptions } from './stage.js';
-import { STORE_SPECS } from './db-check.js';
 import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
 
@@ -60,6 +59,8 @@ export interface RestoreOptions {
   confirm: boolean;
   /** false (--no-verify) skips only the whole-archive checksum. */
   verify: boolean;
+  /** `sha256:<hex>` the operator vouches for (e.g. published beside a download); else the `.sha256` sidecar. */
+  checksum?: string;
   actor: string;
   /**
    * false when the daemon itself restores (it has closed its stores). Default true: a restore
@@ -90,27 +91,6 @@ async function resolveArchive(cfg: LoadedConfig, source: string): Promise<string
   return (await findBackup(cfg, source)).path;
 }
 
-function semverParts(v: string): number[] | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-/** Version checks beyond the format (which the reader refuses when newer). */
-function checkVersions(m: Manifest, path: string, warnings: string[]): void {
-  const theirs = semverParts(m.hoziron_version);
-  if (!theirs)
-    throw new HozironError(
-      'archive_invalid',
-      `${path}: MANIFEST.json hoziron_version ${JSON.stringify(m.hoziron_version)} is not a version`,
-    );
-  const ours = semverParts(HOZIRON_VERSION)!;
-  const cmp = theirs[0]! - ours[0]! || theirs[1]! - ours[1]! || theirs[2]! - ours[2]!;
-  if (cmp > 0)
-    warnings.push(
-      `the archive was made by hoziron ${m.hoziron_version}, newer than this ${HOZIRON_VERSION}; its databases are checked for schemas this version understands`,
-    );
-}
-
 async function checkFreeSpace(home: HomeLayout, m: Manifest): Promise<void> {
   const need = unpackedSize(m) + SPACE_MARGIN;
   const st = await fs.statfs(home.root);
@@ -138,71 +118,20 @@ function archiveInfo(path: string, m: Manifest): RestoreArchiveInfo {
 }
 
 /**
- * Bring each staged database to this program's schema (an archive from an older release
- * migrates forward); refuse one newer than this program. A database already current is not
- * opened for writing, so its bytes stay exactly as archived.
+ * Bring each staged database to this program's schema, with verify's own check
+ * (restorable.ts `checkDatabaseSchema`): an archive from an older release migrates forward
+ * into a schema this program uses; a newer one is refused. (The archived config.toml was
+ * checked while staging, `stagedConfigCheck`.) A database already current is not opened for
+ * writing, so its bytes stay exactly as archived. Returns the migrated files.
  */
 function migrateStaged(stageDir: string, m: Manifest, archivePath: string): string[] {
   const migrated: string[] = [];
-  for (const f of m.files) {
-    const spec = STORE_SPECS[f.path];
-    if (!spec) continue;
-    const path = join(stageDir, f.path);
-    const version = userVersionOf(path);
-    const target = spec.migrations.length;
-    if (version > target) {
-      throw new HozironError(
-        'unsupported_version',
-        `${archivePath}: ${f.path} has schema version ${version}, newer than this hoziron understands (${target})`,
-        'upgrade hoziron to restore this archive',
-      );
-    }
-    if (version < target) {
-      migrateOne(path, spec, f.path, version, archivePath);
-      migrated.push(path);
-    }
+  for (const rel of DATABASES) {
+    if (!m.files.get(rel)) continue;
+    const path = join(stageDir, rel);
+    if (checkDatabaseSchema(path, rel, archivePath)) migrated.push(path);
   }
   return migrated;
-}
-
-/** Migrate one staged database forward, refusing one that migrates into a schema this version cannot use. */
-function migrateOne(path: string, spec: (typeof STORE_SPECS)[string], rel: string, version: number, archivePath: string): void {
-  const target = spec.migrations.length;
-  const refuse = (why: string) =>
-    new HozironError(
-      'unsupported_version',
-      `${archivePath}: ${rel} has schema version ${version} and cannot be migrated to ${target}: ${why}`,
-      'this hoziron cannot open that database; use another backup',
-    );
-  let db: Db;
-  try {
-    db = openStore(path, spec);
-  } catch (err) {
-    // The migration ran in one transaction: a failure left the staged file as it was.
-    throw refuse((err as Error).message);
-  }
-  try {
-    const problem = schemaProblem(db, spec);
-    if (problem) throw refuse(`after the migration it ${problem}`);
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * `PRAGMA user_version` read from the database header (offset 60, big-endian), without
- * opening SQLite: a read-only open of a WAL-mode file would leave -wal/-shm files behind in
- * the staging area, to be swapped in with the database.
- */
-function userVersionOf(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    const header = Buffer.alloc(64);
-    readSync(fd, header, 0, 64, 0);
-    return header.readUInt32BE(60);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function daemonRefusal(home: HomeLayout, opts: RestoreOptions): string | undefined {
@@ -222,31 +151,58 @@ interface Preflight {
   info: RestoreArchiveInfo;
   /** Why a confirmed restore would be refused (the daemon runs), for a dry run's plan. */
   refusal: string | undefined;
+  checksumSource: ChecksumSource;
   stageOpts: StageOptions;
   /** The archived config.toml once staged and validated (full scope). */
   staged: StagedConfig;
+}
+
+/**
+ * The checksum a restore compares the archive with: the operator's, else the sidecar's. With
+ * neither there is nothing to prove the file is the one that was made, so the restore is
+ * refused; the operator can give the checksum or skip it (every entry is still checked).
+ */
+async function requireChecksum(archivePath: string, operator: string | undefined): Promise<ExpectedChecksum> {
+  const expected = await expectedChecksum(archivePath, operator);
+  if (expected.source === 'none') {
+    throw new HozironError(
+      'archive_invalid',
+      `${archivePath}: no recorded checksum (no ${basename(archivePath)}.sha256 beside it) to verify the archive against`,
+      'give the checksum recorded where the archive came from, or skip the whole-archive checksum (every entry is still checked)',
+      { remedy: 'skip_checksum' },
+    );
+  }
+  return expected;
 }
 
 /** Refuse within seconds, from the manifest alone, what cannot be restored. */
 async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOptions, warnings: string[]): Promise<Preflight> {
   const known = await readManifestEntry(archivePath);
   const manifest = known.manifest;
-  checkVersions(manifest, archivePath, warnings);
-  checkRequiredItems(manifest, archivePath);
+  checkManifestRestorable(manifest, archivePath, warnings);
   await checkFreeSpace(home, manifest);
   const refusal = daemonRefusal(home, opts);
   if (refusal && opts.confirm) throw daemonError(refusal);
+  const expected = opts.verify ? await requireChecksum(archivePath, opts.checksum) : { source: 'none' as const };
   const staged: StagedConfig = {};
   const stageOpts: StageOptions = {
-    fileChecks: { [HOME_FILES.config]: checkStagedConfig(archivePath, home, staged) },
-    verifyChecksum: opts.verify,
+    fileChecks: { [HOME_FILES.config]: stagedConfigCheck(archivePath, home, staged) },
+    expectedSha256: expected.sha256,
     knownManifest: known,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
     onManifest: (m: Manifest) => {
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
     },
   };
-  return { archivePath, manifest, info: archiveInfo(archivePath, manifest), refusal, stageOpts, staged };
+  return {
+    archivePath,
+    manifest,
+    info: archiveInfo(archivePath, manifest),
+    refusal,
+    checksumSource: expected.source,
+    stageOpts,
+    staged,
+  };
 }
 
 /** The dry run: the same verification in a work area it deletes; nothing else changes. */
@@ -276,7 +232,8 @@ async function planRestore(
     dry_run: true,
     restorable: pre.refusal === undefined,
     archive: pre.info,
-    checksum_verified: opts.verify,
+    checksum_verified: pre.checksumSource !== 'none',
+    checksum_source: pre.checksumSource,
     changes,
     since_backup: await sinceBackup(home, pre.manifest),
     warnings,
@@ -298,7 +255,7 @@ async function reviewStaged(
   write: boolean,
 ): Promise<void> {
   changes.behaviour = behaviourChanges(cfg, pre.staged.cfg);
-  if (pre.manifest.files.some((f) => f.path === HOME_FILES.keys)) {
+  if (pre.manifest.files.get(HOME_FILES.keys)) {
     changes.keys = await applyRevocations(home, join(stage, HOME_FILES.keys), write);
   }
 }
@@ -450,7 +407,8 @@ async function restoreUnderLock(
       dry_run: false,
       restore_id: id,
       archive: pre.info,
-      checksum_verified: opts.verify,
+      checksum_verified: pre.checksumSource !== 'none',
+      checksum_source: pre.checksumSource,
       safety_backup: safety,
       changes,
       since_backup: since,
@@ -475,7 +433,8 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
   };
   const archivePath = await resolveArchive(cfg, opts.source);
   const pre = await preflight(home, archivePath, opts, warnings);
-  if (!opts.confirm) return planRestore(home, cfg, pre, opts, warnings);
+  // Staging writes into the home's work area: a raw errno error there names it.
+  if (!opts.confirm) return withIoContext(home.restoreDir, () => planRestore(home, cfg, pre, opts, warnings));
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
 }

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import type { Manifest } from '../archive/manifest.js';
 import { unpackedSize } from '../archive/manifest.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
+import { HozironError } from '../errors.js';
+import type { ChecksumSource } from '../api/types.js';
 
 const SUMMARY_VERSION = 1;
 
@@ -114,4 +116,32 @@ export async function removeOrphanSidecars(dir: string): Promise<void> {
     const m = /^(.+\.tar\.gz)\.(sha256|json)$/.exec(name);
     if (m && !present.has(m[1]!)) await fs.rm(join(dir, name), { force: true });
   }
+}
+
+/**
+ * Where the checksum an archive is checked against comes from: its `.sha256` sidecar, a
+ * value the operator gave (e.g. published beside a download), or nowhere. A hash this
+ * program computed itself (a summary written by `list`) is never a recorded checksum:
+ * comparing the file with its own hash proves nothing.
+ */
+export type { ChecksumSource };
+
+export interface ExpectedChecksum {
+  source: ChecksumSource;
+  /** Lower-case hex; undefined when `source` is `none`. */
+  sha256?: string;
+}
+
+/** An operator's checksum, `sha256:<hex>` or bare hex, as lower-case hex. */
+function parseChecksum(text: string): string {
+  const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(text.trim());
+  if (!m) throw new HozironError('usage', `checksum ${JSON.stringify(text)} is not sha256:<64 hex digits>`);
+  return m[1]!.toLowerCase();
+}
+
+/** The checksum to compare `archive` with: the operator's if given, else its sidecar's, else none. */
+export async function expectedChecksum(archive: string, operator?: string): Promise<ExpectedChecksum> {
+  if (operator !== undefined) return { source: 'operator', sha256: parseChecksum(operator) };
+  const recorded = await readChecksum(archive);
+  return recorded === undefined ? { source: 'none' } : { source: 'sidecar', sha256: recorded };
 }

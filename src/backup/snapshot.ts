@@ -12,6 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { runWorker, type WorkerRun } from './worker-runner.js';
+import { dirname } from 'node:path';
 import { HozironError } from '../errors.js';
 import type { AuditHead } from '../stores/audit.js';
 import { tempPathIn } from '../fsutil/temp.js';
@@ -38,6 +39,26 @@ export interface DatabaseSnapshot {
   auditHead: AuditHead | null;
 }
 
+/**
+ * A failed snapshot: a full disk where the copy is written is not a problem of the database
+ * (SQLite says "database or disk is full"), so it names that directory and asks for space.
+ */
+function snapshotError(rel: string, error: string, dest: string): HozironError {
+  if (/disk is full|SQLITE_FULL|ENOSPC|no space left/i.test(error)) {
+    const dir = dirname(dest);
+    return new HozironError(
+      'no_space',
+      `cannot snapshot ${rel} into ${dir}: no space left on the device`,
+      'free some space there and try again',
+      {
+        remedy: 'free_space',
+        details: { path: dir },
+      },
+    );
+  }
+  return new HozironError('io', `cannot snapshot ${rel}: ${error}`, 'check the database', { remedy: 'check_home' });
+}
+
 const SNAPSHOT_WORKER = new URL('./snapshot-worker.js', import.meta.url);
 
 export class SnapshotRunner {
@@ -59,7 +80,7 @@ export class SnapshotRunner {
       settle.delete(m.rel);
       this.settled.add(m.rel);
       if (m.ok) s.resolve({ rel: m.rel, path: jobs.find((j) => j.rel === m.rel)!.dest, auditHead: m.auditHead ?? null });
-      else s.reject(new HozironError('io', `cannot snapshot ${m.rel}: ${m.error}`, 'check the database', { remedy: 'check_home' }));
+      else s.reject(snapshotError(m.rel, m.error ?? 'unknown error', jobs.find((j) => j.rel === m.rel)!.dest));
     };
     const failAll = (err: Error) => {
       for (const [rel, s] of settle) s.reject(new HozironError('internal', `snapshot of ${rel} failed: ${err.message}`));

@@ -1,7 +1,7 @@
 /**
  * Unpack an archive into a fresh directory and prove it complete and sound, in one pass:
- * the whole-archive SHA-256 is computed while the strict reader extracts (compared with the
- * `.sha256` sidecar or `expectedSha256` at the end, unless `verifyChecksum` is false), each
+ * the whole-archive SHA-256 is computed while the strict reader extracts (compared with
+ * `expectedSha256` at the end, when given), each
  * database is checked in a worker as soon as its last byte is written, and the audit chain
  * must reach the manifest's head. Every hostile-entry check lives in the reader and is never
  * skipped. Files are created with O_EXCL|O_NOFOLLOW below a directory this function created
@@ -19,7 +19,7 @@
  * as garbage (restore recovery deletes stale staging directories).
  */
 import { chmodSync, promises as fs } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
 import { DATABASES, HOME_FILES } from '../home/layout.js';
 import { readArchive, type EntrySink, type KnownManifest } from '../archive/reader.js';
@@ -28,15 +28,15 @@ import { checkDatabaseInWorker } from './db-check.js';
 import { fsyncFile, syncTree } from '../fsutil/durable.js';
 import { StageWriter } from './stage-writer.js';
 import { RESTORED_DIR_MODE, restoredFileMode } from './restore-modes.js';
-
-/** A caller's check of one staged file (e.g. the config validates); throws a HozironError to refuse. */
-export type StagedFileCheck = (path: string) => void | Promise<void>;
 import { fsPath } from '../archive/entry-name.js';
 import type { NameFolding } from '../archive/entry-paths.js';
 import { checkRestorableNames, probeNameFolding } from './name-folding.js';
 
+/** A caller's check of one staged file (e.g. the config validates); throws a HozironError to refuse. */
+export type StagedFileCheck = (path: string) => void | Promise<void>;
+
 export interface StageOptions {
-  verifyChecksum: boolean;
+  /** The archive's SHA-256 must be this (hex); undefined: the whole-archive checksum is skipped. */
   expectedSha256?: string;
   onProgress?: (done: number, total: number) => void;
   /** Called with the manifest before anything is extracted (a preflight may throw). */
@@ -118,7 +118,7 @@ class StagingSink implements EntrySink {
     const m = this.manifestSeen!;
     const auditHead = rel === HOME_FILES.audit ? m.audit_head : undefined;
     const path = join(this.dest, rel);
-    const size = m.files.find((f) => f.path === rel)?.size;
+    const size = m.files.get(rel)?.size;
     const check = checkDatabaseInWorker({ path, rel, auditHead }, size);
     check.then(
       (problem) => {
@@ -144,27 +144,6 @@ class StagingSink implements EntrySink {
   }
 }
 
-/** The checksum recorded in `<archive>.sha256` (sha256sum format). */
-export async function readSidecar(archivePath: string): Promise<string> {
-  let text: string;
-  try {
-    text = await fs.readFile(`${archivePath}.sha256`, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') {
-      throw new HozironError(
-        'archive_invalid',
-        `${archivePath}: no checksum sidecar ${basename(archivePath)}.sha256 to verify against`,
-        'the whole-archive checksum can be skipped (every entry is still checked)',
-        { remedy: 'skip_checksum' },
-      );
-    }
-    throw err;
-  }
-  const m = /^([0-9a-fA-F]{64})\s/.exec(text);
-  if (!m) throw new HozironError('archive_invalid', `${archivePath}.sha256 is not in sha256sum format`);
-  return m[1]!.toLowerCase();
-}
-
 async function makeFreshDir(destDir: string): Promise<void> {
   try {
     await fs.mkdir(destDir, { mode: 0o700 });
@@ -180,14 +159,12 @@ async function makeFreshDir(destDir: string): Promise<void> {
 
 /**
  * Unpack `archivePath` into `destDir` (created 0700) and prove it: every entry against the
- * manifest, the archive checksum (unless opts.verifyChecksum is false), integrity_check of
+ * manifest, the archive checksum (when opts.expectedSha256 is given), integrity_check of
  * each database and the audit chain up to the manifest's audit head. Throws a HozironError
  * naming the first problem, after removing destDir.
  */
 export async function stageArchive(archivePath: string, destDir: string, opts: StageOptions): Promise<StageResult> {
-  const expected = opts.verifyChecksum
-    ? (opts.expectedSha256?.replace(/^sha256:/, '').toLowerCase() ?? (await readSidecar(archivePath)))
-    : undefined;
+  const expected = opts.expectedSha256;
   await makeFreshDir(destDir);
   let folding: NameFolding;
   try {
@@ -215,9 +192,6 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
       if (problem) throw new HozironError('integrity', `${archivePath}: ${problem}`);
     }
     await synced;
-    if (manifest.audit_head && !manifest.files.some((f) => f.path === HOME_FILES.audit)) {
-      throw new HozironError('archive_invalid', `${archivePath}: MANIFEST.json gives an audit head but the archive has no audit.db`);
-    }
     sink.finishDirs();
     return { manifest, archiveSha256: sha256 };
   } catch (err) {

@@ -6,7 +6,7 @@
  * "no backups". So every backup operation refuses it, and nothing is created.
  */
 import { promises as fs } from 'node:fs';
-import { HozironError, errnoCode } from '../errors.js';
+import { HozironError, errnoCode, ioError } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
 import type { LoadedConfig } from '../home/config.js';
 
@@ -46,5 +46,8 @@ export async function checkStorage(cfg: LoadedConfig): Promise<boolean> {
 
 /** Make sure the storage directory is there before writing: create only the default one. */
 export async function ensureStorage(cfg: LoadedConfig): Promise<void> {
-  if (!(await checkStorage(cfg))) await ensureDir(cfg.storageDir, 0o700);
+  if (await checkStorage(cfg)) return;
+  await ensureDir(cfg.storageDir, 0o700).catch((err: unknown) => {
+    throw ioError(err, cfg.storageDir);
+  });
 }

@@ -1,32 +1,48 @@
 /**
- * `verifyBackup`: prove an archive complete and sound by staging it with `stageArchive`
- * (the very checks a restore makes: whole-archive checksum, every entry against the
- * manifest, no entry missing or extra, `PRAGMA integrity_check` of each database, the audit
- * chain up to the manifest's head) into a temporary directory in the storage path, then
- * deleting it. On success the summary sidecar records `last_verified_at`.
+ * `verifyBackup`: prove that an archive is sound and that a restore would accept it, without
+ * unpacking it. The archive streams once through the strict reader (every entry against
+ * the manifest, the whole-file SHA-256), and a restore's own checks (restorable.ts) run on
+ * the stream: the manifest's versions and the items its scope requires, the archived
+ * config.toml (held in memory, at most 1 MiB), and each database, which alone is written out
+ * because `PRAGMA integrity_check` needs a file: `integrity_check`, the audit chain up to the
+ * manifest's head, a schema this program can use (an older one is migrated on verify's own
+ * copy, exactly as a restore migrates its staged one). Nothing is written to the storage
+ * directory but the summary's `last_verified_at` (skipped, with a warning, when it cannot
+ * be written), so verify works on a full or read-only storage.
  *
- * Crash safety: the home and the archive are only read. The staging directory is a
- * temporary name of ours (`.hoziron-tmp-<pid>-<hex>.verify`), removed on success and on
- * failure; a killed verify leaves it to the next backup command's `removeLeftovers`. Verify
- * takes no lock: it changes no archive, and a long verify must not block scheduled backups.
+ * The databases go to a work area in the home (`.restore/<id>/`, on the home's filesystem,
+ * with an owner record as a restore's has): at most the archive's three databases, each
+ * deleted as soon as it is checked. Crash safety: the home's state and the archive are
+ * only read; a killed verify leaves its work area, which the next command's recovery
+ * deletes once its owner is judged stale. Verify takes no lock: it changes no archive, and
+ * a long verify must not block scheduled backups.
  */
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { AuditHead } from '../stores/audit.js';
-import { tempPathIn } from '../fsutil/temp.js';
+import { join } from 'node:path';
+import type { ChecksumSource } from '../api/types.js';
+import { readArchive, type EntrySink } from '../archive/reader.js';
+import type { Manifest, ManifestFile } from '../archive/manifest.js';
+import { HozironError, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
-import { DATABASES } from '../home/layout.js';
+import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
+import type { AuditHead } from '../stores/audit.js';
 import { findCatalogEntry, isInStorage } from './catalog.js';
-import { readAnySummary, readChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
-import { stageArchive } from './stage.js';
-import { ensureStorage } from './storage.js';
+import { checkDatabaseInWorker } from './db-check.js';
+import { claimWorkArea, removeWorkArea, tidyRestoreDir } from './journal.js';
+import { checkArchivedConfig, checkDatabaseSchema, checkManifestRestorable } from './restorable.js';
+import { expectedChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
+import { StageWriter } from './stage-writer.js';
 
 export interface VerifyReport {
   ok: true;
   id: string;
   path: string;
   checksum: string;
-  /** False when no checksum was ever recorded for this archive (entries are still checked). */
+  /** True only when the archive matched a checksum recorded elsewhere (sidecar or operator). */
   checksum_verified: boolean;
+  /** What the checksum was compared with; `none`: no recorded checksum (every entry still checked). */
+  checksum_source: ChecksumSource;
   scope: string;
   files: number;
   dirs: number;
@@ -34,67 +50,189 @@ export interface VerifyReport {
   databases_checked: string[];
   audit_head: AuditHead | null;
   verified_at: string;
+  /** What could not be done but does not make the archive unsound (e.g. recording the result). */
+  warnings: string[];
 }
 
 export interface VerifyOptions {
+  /** `sha256:<hex>` the operator vouches for; else the `.sha256` sidecar, if any. */
+  checksum?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const entry = await findCatalogEntry(cfg, idOrFile);
-  const path = entry.record.path;
-  // What was recorded when the archive was made: the .sha256 sidecar, else the summary's.
-  const recorded = (await readChecksum(path)) ?? (await readAnySummary(path))?.checksum.replace(/^sha256:/, '');
-  await ensureStorage(cfg);
-  const staging = tempPathIn(cfg.storageDir, 'verify');
-  const before = await fs.stat(path);
-  let result;
-  try {
-    result = await stageArchive(path, staging, {
-      verifyChecksum: recorded !== undefined,
-      expectedSha256: recorded,
-      onProgress: opts.onProgress,
-    });
-  } finally {
-    await fs.rm(staging, { recursive: true, force: true });
+const isDatabase = (rel: string) => (DATABASES as readonly string[]).includes(rel);
+
+/** Runs a restore's checks on the entries as they stream by (see the module header). */
+class VerifySink implements EntrySink {
+  private m: Manifest | undefined;
+  private writer: StageWriter | undefined;
+  private current: 'database' | 'config' | undefined;
+  private config: Buffer[] = [];
+  readonly checks: Promise<void>[] = [];
+
+  constructor(
+    private readonly home: HomeLayout,
+    private readonly archivePath: string,
+    private readonly dbDir: string,
+    private readonly warnings: string[],
+  ) {}
+
+  manifest(m: Manifest): void {
+    checkManifestRestorable(m, this.archivePath, this.warnings);
+    this.m = m;
   }
-  const { manifest, archiveSha256 } = result;
-  const verifiedAt = new Date().toISOString();
-  const persist =
-    isInStorage(cfg, path) ||
-    (await fs.stat(summarySidecar(path)).then(
-      () => true,
-      () => false,
-    ));
-  if (
-    persist &&
-    (await fs.stat(path).then(
-      () => true,
-      () => false,
-    ))
-  ) {
+
+  directory(): void {}
+
+  openFile(file: ManifestFile): void {
+    this.current = isDatabase(file.path) ? 'database' : file.path === HOME_FILES.config ? 'config' : undefined;
+    if (this.current === 'database') {
+      this.writer ??= new StageWriter(this.dbDir, (rel) => this.startCheck(rel));
+      this.writer.open(file.path);
+    }
+  }
+
+  data(chunk: Buffer): void | Promise<void> {
+    if (this.current === 'database') return this.writer!.data(chunk);
+    if (this.current === 'config') this.config.push(Buffer.from(chunk));
+  }
+
+  closeFile(file: ManifestFile): void {
+    if (this.current === 'database') this.writer!.close(file.path, 0o600, true);
+    else if (this.current === 'config') {
+      const text = Buffer.concat(this.config);
+      this.config = [];
+      checkArchivedConfig(text, this.archivePath, this.home);
+    }
+    this.current = undefined;
+  }
+
+  /** A database is written: check it, then delete it, so at most a few are ever on disk. */
+  private startCheck(rel: string): void {
+    const path = join(this.dbDir, rel);
+    const auditHead = rel === HOME_FILES.audit ? this.m!.audit_head : undefined;
+    const check = checkDatabaseInWorker({ path, rel, auditHead }, this.m!.files.get(rel)?.size)
+      .then((problem) => {
+        if (problem) throw new HozironError('integrity', `${this.archivePath}: ${problem}`);
+        // As a restore does: an older schema is migrated (this copy is verify's own) and must then be usable.
+        checkDatabaseSchema(path, rel, this.archivePath);
+      })
+      .finally(() => Promise.all(['', '-wal', '-shm'].map((suffix) => fs.rm(`${path}${suffix}`, { force: true }))));
+    check.catch(() => undefined); // awaited in verifyStream
+    this.checks.push(check);
+  }
+
+  async finish(): Promise<void> {
+    await this.writer?.finish();
+    await Promise.all(this.checks);
+  }
+
+  async stop(): Promise<void> {
+    await this.writer?.stop();
+    await Promise.allSettled(this.checks);
+  }
+}
+
+/** Stream the archive through the sink; the work area is removed whatever happens. */
+async function verifyStream(
+  home: HomeLayout,
+  path: string,
+  warnings: string[],
+  onProgress: VerifyOptions['onProgress'],
+): Promise<{ manifest: Manifest; sha256: string }> {
+  const id = randomUUID();
+  await claimWorkArea(home, id);
+  const dbDir = join(home.restoreWorkDir(id), 'databases');
+  const sink = new VerifySink(home, path, dbDir, warnings);
+  try {
+    await fs.mkdir(dbDir, { mode: 0o700 });
+    const total = onProgress ? (await fs.stat(path)).size : 0;
+    const result = await readArchive(path, sink, onProgress ? (n) => onProgress(n, total) : undefined);
+    await sink.finish();
+    return result;
+  } catch (err) {
+    await sink.stop();
+    throw err;
+  } finally {
+    await removeWorkArea(home, id);
+    await tidyRestoreDir(home);
+  }
+}
+
+/** Record `last_verified_at` in the summary; a storage that cannot be written only warns. */
+async function recordVerified(
+  cfg: LoadedConfig,
+  path: string,
+  before: { size: number; mtimeMs: number },
+  r: Recorded,
+): Promise<string | undefined> {
+  const hasSummary = await fs.stat(summarySidecar(path)).then(
+    () => true,
+    () => false,
+  );
+  if (!isInStorage(cfg, path) && !hasSummary) return undefined;
+  try {
     await writeSummary(path, {
       summary_format: 1,
       archive: { size: before.size, mtime_ms: before.mtimeMs },
-      kind: entry.summary.kind,
-      checksum: `sha256:${archiveSha256}`,
-      manifest: summarizeManifest(manifest),
-      last_verified_at: verifiedAt,
-      ...(entry.summary.duration_ms !== undefined ? { duration_ms: entry.summary.duration_ms } : {}),
+      kind: r.kind,
+      checksum: `sha256:${r.sha256}`,
+      manifest: summarizeManifest(r.manifest),
+      last_verified_at: r.at,
+      ...(r.durationMs !== undefined ? { duration_ms: r.durationMs } : {}),
     });
+    return undefined;
+  } catch (err) {
+    return `could not record the verification in ${summarySidecar(path)}: ${(err as Error).message}`;
   }
+}
+
+interface Recorded {
+  kind: 'regular' | 'pre-restore';
+  sha256: string;
+  manifest: Manifest;
+  at: string;
+  /** The create's wall time, kept from the summary (the console charts it). */
+  durationMs: number | undefined;
+}
+
+export async function verifyBackup(home: HomeLayout, cfg: LoadedConfig, idOrFile: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const entry = await findCatalogEntry(cfg, idOrFile);
+  const path = entry.record.path;
+  const expected = await expectedChecksum(path, opts.checksum);
+  const before = await fs.stat(path);
+  const warnings: string[] = [];
+  const { manifest, sha256 } = await withIoContext(home.restoreDir, () => verifyStream(home, path, warnings, opts.onProgress));
+  if (expected.sha256 !== undefined && sha256 !== expected.sha256) {
+    throw new HozironError(
+      'archive_invalid',
+      `${path}: checksum mismatch: the archive's SHA-256 is ${sha256}, expected ${expected.sha256} (from ${expected.source === 'operator' ? 'the checksum given' : `${path}.sha256`})`,
+      'the archive was corrupted or altered after it was made; use another backup',
+    );
+  }
+  const verifiedAt = new Date().toISOString();
+  const unrecorded = await recordVerified(cfg, path, before, {
+    kind: entry.summary.kind,
+    sha256,
+    manifest,
+    at: verifiedAt,
+    durationMs: entry.summary.duration_ms,
+  });
+  if (unrecorded) warnings.push(unrecorded);
   return {
     ok: true,
     id: manifest.id,
     path,
-    checksum: `sha256:${archiveSha256}`,
-    checksum_verified: recorded !== undefined,
+    checksum: `sha256:${sha256}`,
+    checksum_verified: expected.source !== 'none',
+    checksum_source: expected.source,
     scope: entry.record.scope,
     files: manifest.files.length,
     dirs: manifest.dirs.length,
-    unpacked_bytes: manifest.files.reduce((n, f) => n + f.size, 0),
-    databases_checked: manifest.files.map((f) => f.path).filter((p) => (DATABASES as readonly string[]).includes(p)),
+    unpacked_bytes: manifest.files.totalSize(),
+    databases_checked: DATABASES.filter((rel) => manifest.files.get(rel) !== undefined),
     audit_head: manifest.audit_head,
     verified_at: verifiedAt,
+    warnings,
   };
 }

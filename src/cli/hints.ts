@@ -13,7 +13,8 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   check_home: () => 'run `hoziron doctor` to check the home and its databases',
   list_backups: () => 'run `hoziron backup list` to see the ids',
   list_keys: () => 'see `hoziron key list`',
-  skip_checksum: () => 'pass --no-verify to skip the whole-archive checksum (every entry is still checked)',
+  skip_checksum: () =>
+    'pass --checksum sha256:<hex> with the checksum published where the archive came from, or --no-verify to skip the whole-archive checksum (every entry is still checked)',
   stop_daemon: () => 'run the restore again (with the daemon running it goes through the daemon), or `hoziron stop` first',
   daemon_owns_home: () => 'stop it with `hoziron stop`, or use another --home',
   wait_for_stop: (d) => `see ${d.log}; wait longer with --timeout, or ${d.last_resort ?? `kill -9 ${d.pid} as a last resort`}`,
@@ -23,6 +24,9 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   create_backup: () => 'run `hoziron backup create`',
   tighten_home: () => 'run `hoziron init`, which makes the home directory 0700, or chmod 700 it',
   send_token: () => 'create a key with `hoziron key create` and send Authorization: Bearer <token>',
+  free_space: (d) =>
+    d.path ? `free some space on the filesystem of ${d.path} (see \`df ${d.path}\`) and try again` : 'free some space and try again',
+  check_access: (d) => `make ${d.path ?? 'it'} writable by this user (is it mounted read-only?), or point [backup] storage_path elsewhere`,
 };
 
 /** What to tell a CLI user to do about `remedy`. */

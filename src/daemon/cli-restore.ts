@@ -24,7 +24,7 @@ import type { HomeLayout } from '../home/layout.js';
 import { readDaemonStatus } from '../home/run.js';
 import { mintLocalCredential } from './local-credential.js';
 
-export type CliRestoreOptions = Pick<RestoreOptions, 'source' | 'confirm' | 'verify' | 'onProgress' | 'onWarning'> & {
+export type CliRestoreOptions = Pick<RestoreOptions, 'source' | 'confirm' | 'verify' | 'checksum' | 'onProgress' | 'onWarning'> & {
   /** Called when the restore is handed to the running daemon, before it is sent. */
   onDelegate?: (daemon: { pid: number; address: string }) => void;
 };
@@ -57,9 +57,13 @@ async function daemonAddress(home: HomeLayout): Promise<{ pid: number; address: 
 }
 
 /** The request body naming `source` as the CLI means it: a path (resolved here) or a backup id. */
-function requestFor(source: string, verify: boolean): BackupRestoreRequest {
+function requestFor(source: string, verify: boolean, checksum: string | undefined): BackupRestoreRequest {
   const looksLikePath = isAbsolute(source) || source.includes('/') || source.endsWith('.tar.gz');
-  return { ...(looksLikePath ? { file: resolve(source) } : { id: source }), ...(verify ? {} : { verify: false }) };
+  return {
+    ...(looksLikePath ? { file: resolve(source) } : { id: source }),
+    ...(verify ? {} : { verify: false }),
+    ...(checksum === undefined ? {} : { checksum }),
+  };
 }
 
 async function restoreThroughDaemon(
@@ -74,7 +78,7 @@ async function restoreThroughDaemon(
       daemon.address,
       '/v1/backup/restore',
       credential.token,
-      requestFor(opts.source, opts.verify),
+      requestFor(opts.source, opts.verify, opts.checksum),
     );
     return { outcome, daemon };
   } finally {
@@ -87,6 +91,7 @@ export async function restoreFromCli(home: HomeLayout, cfg: LoadedConfig, opts: 
     source: opts.source,
     confirm: opts.confirm,
     verify: opts.verify,
+    checksum: opts.checksum,
     actor: 'cli',
     onProgress: opts.onProgress,
     onWarning: opts.onWarning,

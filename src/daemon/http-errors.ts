@@ -73,7 +73,8 @@ const API_REMEDIES: Record<Remedy, string | undefined> = {
   check_home: 'an operator should check the home and its databases on the host',
   list_backups: 'GET /v1/backup/list shows the ids',
   list_keys: undefined,
-  skip_checksum: 'send "verify": false to skip the whole-archive checksum (every entry is still checked)',
+  skip_checksum:
+    'send "checksum": "sha256:<hex>" published where the archive came from, or "verify": false to skip the whole-archive checksum (every entry is still checked)',
   stop_daemon: undefined,
   daemon_owns_home: undefined,
   wait_for_stop: undefined,
@@ -83,6 +84,8 @@ const API_REMEDIES: Record<Remedy, string | undefined> = {
   create_backup: 'POST /v1/backup/create makes one',
   tighten_home: undefined,
   send_token: 'send Authorization: Bearer <token> with the token of an API key',
+  free_space: 'an operator should free space on the host',
+  check_access: 'an operator should make the path writable on the host',
 };
 
 /** The hint an API client is shown for `err`, if any. */

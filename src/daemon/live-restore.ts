@@ -23,6 +23,7 @@ export interface LiveRestoreRequest {
   file?: string;
   dry_run?: boolean;
   verify?: boolean;
+  checksum?: string;
 }
 
 export async function restoreLive(
@@ -36,7 +37,7 @@ export async function restoreLive(
   const source = await resolveSource(ctx.cfg, req, opts);
   const verify = req.verify !== false;
   if (req.dry_run) {
-    return restoreBackup(ctx.home, ctx.cfg, { source, confirm: false, verify, actor, daemonCheck: false });
+    return restoreBackup(ctx.home, ctx.cfg, { source, confirm: false, verify, checksum: req.checksum, actor, daemonCheck: false });
   }
   if (ctx.restoring) throw new HozironError('conflict', 'a restore is already running');
   if (runner.running)
@@ -51,6 +52,7 @@ export async function restoreLive(
       source,
       confirm: true,
       verify,
+      checksum: req.checksum,
       actor,
       daemonCheck: false,
       onWarning: (m) => ctx.log.warn(`restore: ${m}`),

@@ -198,7 +198,7 @@ export function loadConfig(home: HomeLayout, env: NodeJS.ProcessEnv = process.en
   return parseConfig(text, file, home, env);
 }
 
-/** Parse and validate the text of a `config.toml` (`file` names it in messages). */
+/** Parse and validate config text; `file` names it in messages (e.g. a config inside an archive). */
 export function parseConfig(text: string, file: string, home: HomeLayout, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let doc: Record<string, unknown>;
   try {

@@ -72,7 +72,7 @@ describe('entry names as bytes', () => {
     const written = JSON.parse(json) as { files: object[] };
     expect(written.files[0]).toMatchObject({ path: 'data/agents/\\xff', path_b64: 'ZGF0YS9hZ2VudHMv/w==' });
     expect(written.files[1]).not.toHaveProperty('path_b64');
-    expect(parseManifest(json, 'a').files.map((f) => f.path)).toEqual([name, 'data/agents/plain']);
+    expect([...parseManifest(json, 'a').files].map((f) => f.path)).toEqual([name, 'data/agents/plain']);
     expect(isUtf8(Buffer.from(json))).toBe(true);
   });
 

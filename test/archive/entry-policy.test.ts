@@ -141,10 +141,10 @@ const cases: { rule: string; entry: EntryHeaders; so?: ArchiveSoFar; verdict: En
     verdict: { kind: 'refused', reason: 'the first entry must be MANIFEST.json, found "MANIFEST.json"' },
   },
   {
-    rule: 'a manifest over 64 MiB',
-    entry: file('MANIFEST.json', 64 * 1024 * 1024 + 1),
+    rule: 'a manifest over 48 MiB',
+    entry: file('MANIFEST.json', 48 * 1024 * 1024 + 1),
     so: beforeManifest,
-    verdict: { kind: 'refused', reason: `MANIFEST.json is ${64 * 1024 * 1024 + 1} bytes, more than the ${64 * 1024 * 1024} allowed` },
+    verdict: { kind: 'refused', reason: `MANIFEST.json is ${48 * 1024 * 1024 + 1} bytes, more than the ${48 * 1024 * 1024} allowed` },
   },
   {
     rule: 'an empty manifest',

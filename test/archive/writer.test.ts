@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Manifest, ManifestFile } from '../../src/archive/manifest.js';
+import type { ManifestDocument as Manifest, ManifestFile } from '../../src/archive/manifest.js';
 import { readArchive } from '../../src/archive/reader.js';
 import { ArchiveWriter } from '../../src/archive/writer.js';
 

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { BackupRecord } from '../../src/api/types.js';
-import type { Manifest } from '../../src/archive/manifest.js';
+import type { ManifestDocument as Manifest } from '../../src/archive/manifest.js';
 import { runCli, runCliAsync, tempDir, type CliResult } from '../support/cli.js';
 
 export interface TestHome {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aliasingPairs } from '../../src/archive/entry-paths.js';
-import type { Manifest } from '../../src/archive/manifest.js';
+import { DirList, FileList, type Manifest } from '../../src/archive/manifest.js';
 import { checkRestorableNames, probeNameFolding } from '../../src/backup/name-folding.js';
 import { isHozironError } from '../../src/errors.js';
 import { tempDir } from '../support/cli.js';
@@ -30,7 +30,10 @@ describe('names that alias on some file systems', () => {
   });
 
   it('refuses a restore only onto a file system that would merge two names', () => {
-    const m = { files: paths.map((path) => ({ path, size: 0, mode: 0o644, sha256: '0'.repeat(64) })), dirs: [] } as unknown as Manifest;
+    const m = {
+      files: FileList.from(paths.map((path) => ({ path, size: 0, mode: 0o644, sha256: '0'.repeat(64) }))),
+      dirs: new DirList(),
+    } as unknown as Manifest;
     expect(() => checkRestorableNames(m, { foldsCase: false, normalises: false }, 'a.tar.gz', '/stage')).not.toThrow();
     let err: unknown;
     try {

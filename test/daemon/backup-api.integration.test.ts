@@ -189,8 +189,8 @@ describe('daemon backup API', () => {
         const r = await api.request<ApiError>('POST', '/v1/backup/restore', body);
         expect(r.status).toBe(422);
         expect(r.body.error.code).toBe('archive_invalid');
-        expect(r.body.error.message).toMatch(/no checksum sidecar/);
-        expect(r.body.error.hint).toMatch(/"verify": false/);
+        expect(r.body.error.message).toMatch(/no recorded checksum/);
+        expect(r.body.error.hint).toMatch(/"checksum": "sha256:<hex>".*"verify": false/);
         expect(JSON.stringify(r.body)).not.toMatch(/--[a-z]|`hoziron /);
       }
       expect(existsSync(join(t.home.defaultStorage, 'pre-restore'))).toBe(false);

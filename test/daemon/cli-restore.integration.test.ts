@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RestoreResult } from '../../src/api/restore.js';
@@ -173,7 +173,8 @@ describe('CLI restore on a home whose daemon runs', () => {
     // An archive outside the storage path: an API key may not name it, the home's owner may.
     const outside = join(t.root, 'outside.tar.gz');
     copyFileSync(record.path, outside);
-    copyFileSync(`${record.path}.sha256`, `${outside}.sha256`);
+    // Its sidecar names the file it sits beside, or it proves nothing (a restore then refuses: no recorded checksum).
+    writeFileSync(`${outside}.sha256`, readFileSync(`${record.path}.sha256`, 'utf8').replace(basename(record.path), 'outside.tar.gz'));
     const body = { file: outside, dry_run: true };
     expect((await api.request('POST', '/v1/backup/restore', body)).status).toBe(400);
 

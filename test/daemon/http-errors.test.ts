@@ -19,6 +19,8 @@ const REMEDIES = {
   create_backup: true,
   send_token: true,
   tighten_home: true,
+  free_space: true,
+  check_access: true,
 } satisfies Record<Remedy, true>;
 
 const CLI_WORDS = /--[a-z]|`hoziron [a-z]|\bhoziron (init|start|stop|status|doctor|backup|key|audit)\b/;

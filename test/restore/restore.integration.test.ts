@@ -325,8 +325,8 @@ describe('hoziron backup restore: hostile and damaged archives change nothing', 
     rmSync(`${path}.sha256`, { force: true });
     const r = await cli(home, 'backup', 'restore', path, '--confirm');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*no checksum sidecar/m);
-    expect(r.stderr).toMatch(/^hint: pass --no-verify/m);
+    expect(r.stderr).toMatch(/^error: .*no recorded checksum \(no no-sidecar\.tar\.gz\.sha256 beside it\)/m);
+    expect(r.stderr).toMatch(/^hint: pass --checksum sha256:<hex> .*or --no-verify/m);
     expect(snapshotTree(home, [])).toEqual(snapshot);
   });
 

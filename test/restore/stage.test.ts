@@ -36,11 +36,16 @@ async function build(entries: RawEntry[], manifest: unknown, extraAfterGzip?: Bu
   );
 }
 
+/** The hex digest in the archive's sha256sum sidecar (as restore reads it, via sidecars.ts). */
+function sidecarOf(path: string): string {
+  return readFileSync(`${path}.sha256`, 'utf8').slice(0, 64);
+}
+
 /** Stage with and without the checksum; both must refuse with `pattern` and leave no trace. */
 async function expectRefused(path: string, pattern: RegExp): Promise<void> {
   const before = readdirSync(sandbox.dir).sort();
-  for (const verifyChecksum of [true, false]) {
-    await expect(stageArchive(path, dest(), { verifyChecksum })).rejects.toThrow(pattern);
+  for (const expectedSha256 of [sidecarOf(path), undefined]) {
+    await expect(stageArchive(path, dest(), { expectedSha256 })).rejects.toThrow(pattern);
     expect(existsSync(dest())).toBe(false);
     expect(readdirSync(outside)).toEqual([]);
     expect(readdirSync(sandbox.dir).sort()).toEqual(before);
@@ -52,7 +57,7 @@ describe('stageArchive', () => {
     const files = [...baseFiles(), { path: 'data/memory/secret.md', content: 'x', mode: 0o4755 }];
     const dirs = [...baseDirs, { path: 'data/memory/empty', mode: 0o750 }];
     const path = await build(entriesFor(files, dirs), manifestFor(files, dirs));
-    const { manifest, archiveSha256 } = await stageArchive(path, dest(), { verifyChecksum: true });
+    const { manifest, archiveSha256 } = await stageArchive(path, dest(), { expectedSha256: sidecarOf(path) });
     expect(manifest.files).toHaveLength(4);
     expect(archiveSha256).toBe(sha256(readFileSync(path)));
     for (const f of files) expect(readFileSync(join(dest(), f.path), 'utf8')).toBe(f.content);
@@ -69,7 +74,7 @@ describe('stageArchive', () => {
     // Split after the manifest's header + body blocks.
     const cut = 512 + Math.ceil(JSON.stringify(manifest).length / 512) * 512;
     writeFileSync(archivePath(), Buffer.concat([gzipSync(tar.subarray(0, cut)), gzipSync(tar.subarray(cut))]));
-    const r = await stageArchive(archivePath(), dest(), { verifyChecksum: false });
+    const r = await stageArchive(archivePath(), dest(), {});
     expect(r.manifest.id).toBe(manifest.id);
   });
 
@@ -179,7 +184,8 @@ describe('stageArchive', () => {
       { path: 'data/memory/cafe\u0301.md', content: 'nfd' },
       { path: 'data/memory/Notes.md', content: 'upper' },
     ];
-    const { manifest } = await stageArchive(await build(entriesFor(files), manifestFor(files, baseDirs)), dest(), { verifyChecksum: true });
+    const path = await build(entriesFor(files), manifestFor(files, baseDirs));
+    const { manifest } = await stageArchive(path, dest(), { expectedSha256: sidecarOf(path) });
     expect(manifest.files).toHaveLength(6);
     for (const f of files) expect(readFileSync(join(dest(), f.path), 'utf8')).toBe(f.content);
   });
@@ -233,9 +239,9 @@ describe('stageArchive', () => {
     const files = baseFiles();
     const path = await build(entriesFor(files), manifestFor(files, baseDirs));
     writeFileSync(`${path}.sha256`, `${'0'.repeat(64)}  a.tar.gz\n`);
-    await expect(stageArchive(path, dest(), { verifyChecksum: true })).rejects.toThrow(/checksum mismatch/);
+    await expect(stageArchive(path, dest(), { expectedSha256: sidecarOf(path) })).rejects.toThrow(/checksum mismatch/);
     expect(existsSync(dest())).toBe(false);
-    await stageArchive(path, dest(), { verifyChecksum: false });
+    await stageArchive(path, dest(), {});
     expect(readFileSync(join(dest(), files[0]!.path), 'utf8')).toBe(files[0]!.content);
   });
 
@@ -258,7 +264,7 @@ describe('stageArchive', () => {
     const files = baseFiles();
     const m = { ...manifestFor(files, baseDirs), format: 2 };
     const path = await build(entriesFor(files), m);
-    await expect(stageArchive(path, dest(), { verifyChecksum: true })).rejects.toMatchObject({
+    await expect(stageArchive(path, dest(), { expectedSha256: sidecarOf(path) })).rejects.toMatchObject({
       code: 'unsupported_version',
       hint: /upgrade/,
     });
@@ -291,7 +297,8 @@ describe('stageArchive', () => {
     m.audit_head = { seq: 5, hash: 'f'.repeat(64) };
     await expectRefused(await build(entriesFor(full, []), m), /audit chain does not verify/);
     m.audit_head = { seq: 1, hash: AuditLog.verifyFile(auditPath).head!.hash };
-    await stageArchive(await build(entriesFor(full, []), m), dest(), { verifyChecksum: true });
+    const sound = await build(entriesFor(full, []), m);
+    await stageArchive(sound, dest(), { expectedSha256: sidecarOf(sound) });
   });
 
   it('readManifest reads only the first entry', async () => {
@@ -326,7 +333,7 @@ for d in ${JSON.stringify(dirs.map((d) => d.path))}:
     i = tarfile.TarInfo(d); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
 i = tarfile.TarInfo(${JSON.stringify(long)}); i.size = 4; t.addfile(i, io.BytesIO(b'long'))
 t.close()`);
-    await stageArchive(archivePath(), dest(), { verifyChecksum: false });
+    await stageArchive(archivePath(), dest(), {});
     expect(readFileSync(join(dest(), long), 'utf8')).toBe('long');
   });
 
@@ -339,7 +346,7 @@ t = tarfile.open(${JSON.stringify(archivePath())}, 'w:gz', format=tarfile.GNU_FO
 t.add(${JSON.stringify(mpath)}, arcname='MANIFEST.json')
 i = tarfile.TarInfo('data/agents/${'x'.repeat(120)}'); i.type = tarfile.SYMTYPE; i.linkname = '/etc'; t.addfile(i)
 t.close()`);
-    await expect(stageArchive(archivePath(), dest(), { verifyChecksum: false })).rejects.toThrow(/xxxx" is a symbolic link \(to "\/etc"\)/);
+    await expect(stageArchive(archivePath(), dest(), {})).rejects.toThrow(/xxxx" is a symbolic link \(to "\/etc"\)/);
     expect(existsSync(dest())).toBe(false);
   });
 });

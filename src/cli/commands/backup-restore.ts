@@ -48,6 +48,12 @@ function renderSince(s: RestoreSinceBackup, verb: 'would be' | 'was'): string {
   return `  age:      ${formatDuration(s.age_seconds)}; ${work}`;
 }
 
+const CHECKSUM_WORDS: Record<RestoreResult['checksum_source'], string> = {
+  sidecar: 'verified against its .sha256',
+  operator: 'verified against the checksum given',
+  none: 'not verified (--no-verify)',
+};
+
 function renderArchive(r: RestorePlan | RestoreResult): string[] {
   const a = r.archive;
   return [
@@ -56,7 +62,7 @@ function renderArchive(r: RestorePlan | RestoreResult): string[] {
     `  created:  ${formatTime(a.created_at)}`,
     `  scope:    ${a.scope}`,
     `  version:  hoziron ${a.hoziron_version}, format ${a.format}`,
-    `  checksum: ${r.checksum_verified ? 'verified' : 'not verified (--no-verify)'}; every entry verified`,
+    `  checksum: ${CHECKSUM_WORDS[r.checksum_source]}; every entry verified`,
   ];
 }
 
@@ -92,8 +98,9 @@ export function registerBackupRestore(program: Command, app: App): void {
     .description('restore the home from a backup (a dry run unless --confirm)')
     .option('--confirm', 'actually restore (without it: verify and show what would change)')
     .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
+    .option('--checksum <sha256:hex>', 'verify the archive against this checksum (e.g. published beside a download) instead of its .sha256')
     .option('--json', 'print the plan or the result as one JSON document')
-    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; json?: boolean }) => {
+    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; checksum?: string; json?: boolean }) => {
       const { home, cfg } = await app.open();
       const { restoreFromCli } = await import('../../daemon/cli-restore.js');
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', {
@@ -107,6 +114,7 @@ export function registerBackupRestore(program: Command, app: App): void {
           source,
           confirm: opts.confirm === true,
           verify: opts.verify,
+          checksum: opts.checksum,
           onProgress: (phase, n, total) => {
             // The core's 'verify' is the staging of a confirmed restore (extraction with every check).
             const next = phase === 'safety-backup' ? 'safety backup' : phase === 'verify' ? (opts.confirm ? 'stage' : 'verify') : phase;

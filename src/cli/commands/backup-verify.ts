@@ -6,30 +6,39 @@ import { cliHint } from '../hints.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
+import type { VerifyReport } from '../../backup/verify.js';
+
+const CHECKSUM_WORDS: Record<VerifyReport['checksum_source'], string> = {
+  sidecar: 'matches its .sha256',
+  operator: 'matches the checksum given',
+  none: 'no recorded checksum: no .sha256 beside it, none given with --checksum; every entry checked against the manifest',
+};
 
 export function registerBackupVerify(program: Command, app: App): void {
   backupCommand(program)
     .command('verify')
     .description('verify an archive: checksum, every entry against the manifest, databases, audit chain')
     .argument('<id|file>', 'backup id (from `backup list`) or archive path')
+    .option('--checksum <sha256:hex>', 'compare the archive with this checksum (e.g. published beside a download) instead of its .sha256')
     .option('--json', 'print the verification report as one JSON document')
-    .action(async (idOrFile: string, opts: { json?: boolean }) => {
-      const { cfg } = await app.open();
+    .action(async (idOrFile: string, opts: { json?: boolean; checksum?: string }) => {
+      const { home, cfg } = await app.open();
       const { verifyBackup } = await import('../../backup/verify.js');
       const progress = await startProgress('Verifying', { json: opts.json, phase: 'verify' });
       try {
-        const r = await verifyBackup(cfg, idOrFile, { onProgress: (d, t) => progress.update(d, t) });
+        const r = await verifyBackup(home, cfg, idOrFile, { checksum: opts.checksum, onProgress: (d, t) => progress.update(d, t) });
         progress.stop();
         if (opts.json) app.printJson(r);
         else {
           app.print([
             `Backup ${r.id} is sound.`,
             `  path:      ${r.path}`,
-            `  checksum:  ${r.checksum} (${r.checksum_verified ? 'matches the recorded checksum' : 'no checksum was recorded; entries checked'})`,
+            `  checksum:  ${r.checksum} (${CHECKSUM_WORDS[r.checksum_source]})`,
             `  contents:  ${r.files} files, ${r.dirs} folders, ${formatBytes(r.unpacked_bytes)}; every entry matches the manifest`,
             `  databases: ${r.databases_checked.length > 0 ? `${r.databases_checked.join(', ')} pass integrity_check` : 'none'}`,
             `  audit:     ${r.audit_head ? `chain verifies up to event ${r.audit_head.seq}` : 'not in this archive'}`,
           ]);
+          for (const w of r.warnings) app.warn(w);
         }
       } catch (err) {
         progress.stop();

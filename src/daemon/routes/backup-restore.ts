@@ -6,7 +6,7 @@ import type { DaemonContext } from '../context.js';
 import { restoreLive } from '../live-restore.js';
 import { LOCAL_KEY_ID } from '../local-credential.js';
 import type { BackupScheduler } from '../scheduler.js';
-import { actorOf, fileSchema, idSchema } from './backup.js';
+import { actorOf, checksumSchema, fileSchema, idSchema } from './backup.js';
 
 export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
   return (app: FastifyInstance, ctx: DaemonContext): void => {
@@ -17,7 +17,13 @@ export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) 
         schema: {
           body: {
             type: 'object',
-            properties: { id: idSchema, file: fileSchema, dry_run: { type: 'boolean' }, verify: { type: 'boolean' } },
+            properties: {
+              id: idSchema,
+              file: fileSchema,
+              dry_run: { type: 'boolean' },
+              verify: { type: 'boolean' },
+              checksum: checksumSchema,
+            },
             additionalProperties: false,
           },
         },

@@ -20,6 +20,7 @@ import { checkStorage } from '../../backup/storage-check.js';
 /** A backup id (a UUID) or a unique prefix of at least 8 hex digits. */
 export const idSchema = { type: 'string', pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,35}$' } as const;
 export const fileSchema = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+export const checksumSchema = { type: 'string', pattern: '^(sha256:)?[0-9a-fA-F]{64}$' } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
 
 export function actorOf(request: { apiKey?: { id: string } }): string {
@@ -106,10 +107,15 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
       {
         config: { role: 'operator' },
         schema: {
-          body: { type: 'object', properties: { id: idSchema, file: fileSchema }, additionalProperties: false },
+          body: {
+            type: 'object',
+            properties: { id: idSchema, file: fileSchema, checksum: checksumSchema },
+            additionalProperties: false,
+          },
         },
       },
-      async (request): Promise<VerifyReport> => verifyBackup(ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {})),
+      async (request): Promise<VerifyReport> =>
+        verifyBackup(ctx.home, ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {}), { checksum: request.body?.checksum }),
     );
   };
 }
