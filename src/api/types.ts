@@ -23,6 +23,8 @@ export interface BackupRecord {
   hoziron_version?: string;
   /** Added: when `backup verify` last passed on this archive, if ever. */
   last_verified_at?: string | null;
+  /** Added: an age-encrypted archive (`….tar.gz.age`); its contents need an identity to read. */
+  encrypted?: boolean;
 }
 
 /** One archive in a prune's outcome, and why it was deleted, kept or left. */

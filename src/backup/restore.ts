@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
+import { isAgeName } from '../crypto/age.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
@@ -30,6 +31,7 @@ import { MEMORY_SPEC } from '../stores/memory.js';
 import { openStore, type StoreSpec } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { readDaemonStatus } from '../home/run.js';
+import { loadIdentities } from './archive-keys.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
 import { createBackup } from './create.js';
 import { fsyncFile } from '../fsutil/durable.js';
@@ -212,9 +214,21 @@ interface Preflight {
   stageOpts: StageOptions;
 }
 
-/** Refuse within seconds, from the manifest alone, what cannot be restored. */
-async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOptions, warnings: string[]): Promise<Preflight> {
-  const known = await readManifestEntry(archivePath);
+/**
+ * Refuse within seconds, from the manifest alone, what cannot be restored. An encrypted
+ * archive is opened here first: a missing or wrong identity, or a damaged header, is refused
+ * before anything is staged.
+ */
+async function preflight(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  archivePath: string,
+  opts: RestoreOptions,
+  warnings: string[],
+  warn: (w: string) => void,
+): Promise<Preflight> {
+  const identities = isAgeName(archivePath) ? await loadIdentities(cfg, warn) : undefined;
+  const known = await readManifestEntry(archivePath, identities);
   const manifest = known.manifest;
   checkVersions(manifest, archivePath, warnings);
   checkRequiredFiles(manifest, archivePath);
@@ -224,6 +238,7 @@ async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOpt
   const stageOpts: StageOptions = {
     verifyChecksum: opts.verify,
     knownManifest: known,
+    identities,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
     onManifest: (m: Manifest) => {
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
@@ -397,7 +412,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
     opts.onWarning?.(w);
   };
   const archivePath = await resolveArchive(cfg, opts.source);
-  const pre = await preflight(home, archivePath, opts, warnings);
+  const pre = await preflight(home, cfg, archivePath, opts, warnings, warn);
   if (!opts.confirm) return planRestore(home, pre, opts, warnings);
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));

@@ -53,10 +53,13 @@ export function registerBackupRestore(program: Command, app: App): void {
     .option('--confirm', 'actually restore (without it: verify and show what would change)')
     .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
     .option('--force', 'restore even though the daemon is running')
+    .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
     .option('--json', 'print the plan or the result as one JSON document')
-    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; force?: boolean; json?: boolean }) => {
-      const { home, cfg } = await app.open();
+    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; force?: boolean; json?: boolean; identity?: string }) => {
+      const { home, cfg: loaded } = await app.open();
       const { restoreBackup } = await import('../../backup/restore.js');
+      const { withIdentityFile } = await import('../../backup/archive-keys.js');
+      const cfg = withIdentityFile(loaded, opts.identity);
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', { json: opts.json });
       let outcome: RestorePlan | RestoreResult;
       try {
