@@ -351,7 +351,11 @@ class HashingTap extends Transform {
 
 function gzipError(source: string, err: Error, head: Buffer): HozironError {
   if (startsLikeAge(head))
-    return new HozironError('archive_invalid', `${source}: the archive is age-encrypted but its name does not end in .age`, 'rename it to end in .tar.gz.age');
+    return new HozironError(
+      'archive_invalid',
+      `${source}: the archive is age-encrypted but its name does not end in .age`,
+      'rename it to end in .tar.gz.age',
+    );
   const msg = err.message;
   if (/unexpected end of file/i.test(msg))
     return new HozironError('archive_invalid', `${source}: the archive is truncated (the gzip stream ends early)`);

@@ -199,10 +199,11 @@ export class ArchiveWriter {
   private finalBytes(head: Buffer): AsyncIterable<Buffer> {
     const stored = createReadStream(this.bodyPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
     const scratch = this.scratch;
-    if (!scratch) return (async function* () {
-      yield head;
-      yield* stored;
-    })();
+    if (!scratch)
+      return (async function* () {
+        yield head;
+        yield* stored;
+      })();
     const plain = (async function* () {
       yield head;
       yield* scratch.open(stored);

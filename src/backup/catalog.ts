@@ -74,12 +74,7 @@ function toRecord(path: string, size: number, s: Summary): BackupRecord {
  * written) if missing or stale. Throws `archive_invalid` for a file that is not ours.
  * `keys` is the config whose identity may open an encrypted archive to rebuild its summary.
  */
-export async function describeArchive(
-  path: string,
-  kind: Summary['kind'],
-  persist: boolean,
-  keys?: LoadedConfig,
-): Promise<CatalogEntry> {
+export async function describeArchive(path: string, kind: Summary['kind'], persist: boolean, keys?: LoadedConfig): Promise<CatalogEntry> {
   let stat;
   try {
     stat = await fs.stat(path);

@@ -116,7 +116,9 @@ async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: Create
   const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
   if (kind === 'pre-restore') await ensureDir(dir, 0o700);
   const encrypted = encryptsArchives(cfg);
-  return opts.output ? await outputTarget(opts.output, encrypted) : await defaultTarget(dir, created, encrypted ? ENCRYPTED_SUFFIX : PLAIN_SUFFIX);
+  return opts.output
+    ? await outputTarget(opts.output, encrypted)
+    : await defaultTarget(dir, created, encrypted ? ENCRYPTED_SUFFIX : PLAIN_SUFFIX);
 }
 
 /** What one create writes, and where its warnings and progress go. */

@@ -30,7 +30,7 @@ interface SealedReport {
 }
 
 /** What a verify without an identity cannot check. */
-export const UNCHECKED_WITHOUT_IDENTITY = [
+const UNCHECKED_WITHOUT_IDENTITY = [
   'the age header MAC',
   'the encrypted payload',
   'every entry against the manifest',

@@ -7,15 +7,7 @@
  * HKDF(file key, empty salt, "header") over the header up to and including `---`.
  * Other stanza types (scrypt, plugins) are parsed and skipped, as the spec requires.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { publicKeyObject, type Identity, type Recipient } from './keys.js';
 
 const VERSION_LINE = 'age-encryption.org/v1';
@@ -23,9 +15,9 @@ export const AGE_MAGIC = Buffer.from(`${VERSION_LINE}\n`);
 const X25519_INFO = 'age-encryption.org/v1/X25519';
 const ZERO_NONCE = Buffer.alloc(12);
 /** A header larger than this is refused (hundreds of recipients fit in a few KiB). */
-export const MAX_HEADER = 1024 * 1024;
+const MAX_HEADER = 1024 * 1024;
 
-export interface Stanza {
+interface Stanza {
   args: string[];
   body: Buffer;
 }
@@ -149,7 +141,9 @@ export function parseHeader(buf: Buffer): ParsedHeader | undefined {
   }
   if (first !== VERSION_LINE) {
     throw new HeaderError(
-      first.startsWith('age-encryption.org/') ? 'it is a version of age this program does not read' : 'it does not start with an age v1 header',
+      first.startsWith('age-encryption.org/')
+        ? 'it is a version of age this program does not read'
+        : 'it does not start with an age v1 header',
     );
   }
   const stanzas: Stanza[] = [];

@@ -27,7 +27,7 @@ const NONCE = 16;
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /** An encrypted archive's name ends in this (`….tar.gz.age`), and only an encrypted one's. */
-export const AGE_SUFFIX = '.age';
+const AGE_SUFFIX = '.age';
 
 export function isAgeName(path: string): boolean {
   return path.endsWith(AGE_SUFFIX);
@@ -74,7 +74,8 @@ export class AgeDecrypter extends Transform {
   }
 
   private fail(err: unknown): Error {
-    if (err instanceof StreamError) return new HozironError('archive_invalid', `${this.source}: the encrypted payload is damaged: ${err.message}`);
+    if (err instanceof StreamError)
+      return new HozironError('archive_invalid', `${this.source}: the encrypted payload is damaged: ${err.message}`);
     if (err instanceof HeaderError) return headerRefusal(this.source, err, Buffer.concat(this.head));
     return err as Error;
   }
@@ -103,7 +104,8 @@ export class AgeDecrypter extends Transform {
   private fileKey(header: ParsedHeader): Buffer {
     const result = unwrapFileKey(header, this.identities);
     if ('fileKey' in result) return result.fileKey;
-    if (result.failure === 'bad_mac') throw new HozironError('archive_invalid', `${this.source}: the age header is damaged (its MAC does not verify)`);
+    if (result.failure === 'bad_mac')
+      throw new HozironError('archive_invalid', `${this.source}: the age header is damaged (its MAC does not verify)`);
     throw new HozironError(
       'identity_mismatch',
       `${this.source}: no identity given can decrypt it (it was encrypted to other recipients, or its header is damaged)`,

@@ -76,7 +76,7 @@ function parseIdentity(text: string): Identity | undefined {
   }
 }
 
-export function formatRecipient(publicKey: Buffer): string {
+function formatRecipient(publicKey: Buffer): string {
   return bech32.encode(RECIPIENT_HRP, bech32.toWords(publicKey), BECH32_LIMIT);
 }
 

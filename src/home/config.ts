@@ -81,7 +81,7 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-export interface EncryptionConfig {
+interface EncryptionConfig {
   /** Every new archive is encrypted to these when there are any. */
   recipients: string[];
   /** An identity file's path (never its contents), if one is configured. */
@@ -140,7 +140,7 @@ function unknownKeys(doc: Record<string, unknown>): string[] {
       continue;
     }
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [key, inner] of Object.entries(value)) {
+      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
         if (!known.includes(key)) found.push(`${section}.${key}`);
         const nested = KNOWN_KEYS[`${section}.${key}`];
         if (nested && typeof inner === 'object' && inner !== null && !Array.isArray(inner))

@@ -151,7 +151,9 @@ describe('keys', () => {
   it('refuses a recipients line that is not a recipient, naming file and line, never echoing a secret', () => {
     const id = generateIdentity();
     const secret = id.fileText.split('\n')[2]!;
-    expect(() => parseRecipientsText(`# ok\n${id.recipient}\nnot-a-key\n`, '/r.txt')).toThrow(/^\/r\.txt:3: expected an age X25519 recipient/);
+    expect(() => parseRecipientsText(`# ok\n${id.recipient}\nnot-a-key\n`, '/r.txt')).toThrow(
+      /^\/r\.txt:3: expected an age X25519 recipient/,
+    );
     let message = '';
     try {
       parseRecipientsText(`${secret}\n`, '/r.txt');

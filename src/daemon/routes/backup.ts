@@ -96,7 +96,8 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
           body: { type: 'object', properties: { id: idSchema, file: fileSchema }, additionalProperties: false },
         },
       },
-      async (request): Promise<VerifyReport> => verifyBackup(ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {}), { workDir: ctx.home.runDir }),
+      async (request): Promise<VerifyReport> =>
+        verifyBackup(ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {}), { workDir: ctx.home.runDir }),
     );
   };
 }
