@@ -119,16 +119,20 @@ const VCHAR_ARG = /^[\x21-\x7e]+$/;
 
 /**
  * Parse the header at the start of `buf`. Returns undefined if `buf` ends before the header
- * does (read more); throws `HeaderError` for anything that is not a v1 header.
+ * does (read more); throws `HeaderError` for anything that is not a v1 header, or for a
+ * header that has not ended within `MAX_HEADER` bytes (so a caller never buffers more).
  */
 export function parseHeader(buf: Buffer): ParsedHeader | undefined {
+  const header = parseHeaderPrefix(buf);
+  if (!header && buf.length > MAX_HEADER) throw new HeaderError('the header is too large');
+  return header;
+}
+
+function parseHeaderPrefix(buf: Buffer): ParsedHeader | undefined {
   let pos = 0;
   const line = (): string | undefined => {
     const nl = buf.indexOf(0x0a, pos);
-    if (nl === -1) {
-      if (buf.length > MAX_HEADER) throw new HeaderError('the header is too large');
-      return undefined;
-    }
+    if (nl === -1) return undefined;
     const text = buf.toString('latin1', pos, nl);
     pos = nl + 1;
     return text;

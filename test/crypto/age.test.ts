@@ -104,6 +104,12 @@ describe('age files', () => {
     await expect(decrypt(file, b.identities)).rejects.toThrow(/^test\.age: no identity given can decrypt it/);
   });
 
+  it('refuses a header that never ends instead of buffering it', async () => {
+    const a = await identityFor('huge.txt');
+    const endless = Buffer.from(`age-encryption.org/v1\n${'-> X25519 AAAA\n\n'.repeat(80_000)}`);
+    await expect(decrypt(endless, a.identities)).rejects.toThrow(/the header is too large/);
+  });
+
   it('refuses a plain gzip file, saying what it is', async () => {
     const a = await identityFor('plain.txt');
     const gz = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
