@@ -370,7 +370,6 @@ async function runReader(
   identities?: readonly Identity[],
 ): Promise<ReadResult & { manifestDigest: string }> {
   const source = archivePath;
-  const decrypter = isAgeName(archivePath) ? new AgeDecrypter(requireIdentities(source, identities), source) : undefined;
   try {
     const st = await fs.stat(archivePath);
     if (!st.isFile()) throw new HozironError('archive_invalid', `${source} is not a regular file`);
@@ -378,6 +377,7 @@ async function runReader(
     if (errnoCode(err) === 'ENOENT') throw new HozironError('not_found', `no archive at ${source}`);
     throw err;
   }
+  const decrypter = isAgeName(archivePath) ? new AgeDecrypter(requireIdentities(source, identities), source) : undefined;
   const tap = new HashingTap(onBytes);
   // 512 KiB outputs: a quarter of the thread-pool round trips (and main-thread callbacks) of 128 KiB.
   const gunzip = createGunzip({ chunkSize: 512 * 1024 });
