@@ -82,6 +82,12 @@ export interface BackupRestoreRequest {
   file?: string;
   dry_run?: boolean;
   verify?: boolean;
+  /**
+   * An age identity file to decrypt an encrypted archive with, instead of the daemon's own
+   * (`[backup.encryption] identity_file`, HOZIRON_BACKUP_IDENTITY). Accepted only with a local
+   * credential: a CLI restore handing its `--identity` to the daemon of its home.
+   */
+  identity_file?: string;
 }
 
 /** `GET /v1/backup/{id}`: the record plus its manifest summary (as `hoziron backup show --json`). */

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestoreChanges, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
+import { isAgeName } from '../crypto/age.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
@@ -29,6 +30,7 @@ import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { openStore, schemaProblem, type Db } from '../stores/sqlite.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { readDaemonStatus } from '../home/run.js';
+import { loadIdentities } from './archive-keys.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
 import { createBackup } from './create.js';
 import { fsyncFile } from '../fsutil/durable.js';
@@ -227,9 +229,21 @@ interface Preflight {
   staged: StagedConfig;
 }
 
-/** Refuse within seconds, from the manifest alone, what cannot be restored. */
-async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOptions, warnings: string[]): Promise<Preflight> {
-  const known = await readManifestEntry(archivePath);
+/**
+ * Refuse within seconds, from the manifest alone, what cannot be restored. An encrypted
+ * archive is opened here first: a missing or wrong identity, or a damaged header, is refused
+ * before anything is staged.
+ */
+async function preflight(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  archivePath: string,
+  opts: RestoreOptions,
+  warnings: string[],
+  warn: (w: string) => void,
+): Promise<Preflight> {
+  const identities = isAgeName(archivePath) ? await loadIdentities(cfg, warn) : undefined;
+  const known = await readManifestEntry(archivePath, identities);
   const manifest = known.manifest;
   checkVersions(manifest, archivePath, warnings);
   checkRequiredItems(manifest, archivePath);
@@ -241,6 +255,7 @@ async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOpt
     fileChecks: { [HOME_FILES.config]: checkStagedConfig(archivePath, home, staged) },
     verifyChecksum: opts.verify,
     knownManifest: known,
+    identities,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
     onManifest: (m: Manifest) => {
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
@@ -474,7 +489,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
     opts.onWarning?.(w);
   };
   const archivePath = await resolveArchive(cfg, opts.source);
-  const pre = await preflight(home, archivePath, opts, warnings);
+  const pre = await preflight(home, cfg, archivePath, opts, warnings, warn);
   if (!opts.confirm) return planRestore(home, cfg, pre, opts, warnings);
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));

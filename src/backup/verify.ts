@@ -15,10 +15,13 @@ import type { AuditHead } from '../stores/audit.js';
 import { tempPathIn } from '../fsutil/temp.js';
 import type { LoadedConfig } from '../home/config.js';
 import { DATABASES } from '../home/layout.js';
+import { isAgeName } from '../crypto/age.js';
+import { loadIdentities } from './archive-keys.js';
 import { findCatalogEntry, isInStorage } from './catalog.js';
 import { readAnySummary, readChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
 import { stageArchive } from './stage.js';
 import { ensureStorage } from './storage.js';
+import { verifySealedArchive } from './verify-sealed.js';
 
 export interface VerifyReport {
   ok: true;
@@ -34,10 +37,19 @@ export interface VerifyReport {
   databases_checked: string[];
   audit_head: AuditHead | null;
   verified_at: string;
+  /** An age-encrypted archive. */
+  encrypted?: boolean;
+  /** Encrypted, without an identity: how many recipient stanzas its header holds. */
+  recipients?: number;
+  /** Encrypted, without an identity: what could not be checked (the rest was). */
+  unchecked?: string[];
 }
 
 export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+  /** Where an encrypted archive's plaintext is staged (in the home, not the storage path). */
+  workDir?: string;
 }
 
 export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -45,14 +57,18 @@ export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: Ve
   const path = entry.record.path;
   // What was recorded when the archive was made: the .sha256 sidecar, else the summary's.
   const recorded = (await readChecksum(path)) ?? (await readAnySummary(path))?.checksum.replace(/^sha256:/, '');
+  const encrypted = isAgeName(path);
+  const identities = encrypted ? await loadIdentities(cfg, opts.onWarning) : undefined;
+  if (encrypted && !identities) return verifySealedArchive(entry, recorded);
   await ensureStorage(cfg);
-  const staging = tempPathIn(cfg.storageDir, 'verify');
+  const staging = tempPathIn(encrypted && opts.workDir ? opts.workDir : cfg.storageDir, 'verify');
   const before = await fs.stat(path);
   let result;
   try {
     result = await stageArchive(path, staging, {
       verifyChecksum: recorded !== undefined,
       expectedSha256: recorded,
+      identities,
       onProgress: opts.onProgress,
     });
   } finally {
@@ -96,5 +112,6 @@ export async function verifyBackup(cfg: LoadedConfig, idOrFile: string, opts: Ve
     databases_checked: manifest.files.map((f) => f.path).filter((p) => (DATABASES as readonly string[]).includes(p)),
     audit_head: manifest.audit_head,
     verified_at: verifiedAt,
+    ...(encrypted ? { encrypted } : {}),
   };
 }

@@ -228,10 +228,11 @@ function StatusPanel({ status }: { status: BackupStatusResponse | null }) {
         </dd>
         <dt>Storage used</dt>
         <dd>
-          {formatBytes(used)} in {status.storage.archives} archives{free !== null ? `, ${formatBytes(free)} free` : ''}
+          {used !== null ? `${formatBytes(used)} in ${status.storage.archives ?? 0} archives` : 'unknown'}
+          {free !== null ? `, ${formatBytes(free)} free` : ''}
         </dd>
       </dl>
-      {free !== null && (
+      {used !== null && free !== null && (
         <meter min={0} max={used + free} value={used} aria-label="Storage used by backups">
           {formatBytes(used)}
         </meter>

@@ -109,7 +109,8 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
           body: { type: 'object', properties: { id: idSchema, file: fileSchema }, additionalProperties: false },
         },
       },
-      async (request): Promise<VerifyReport> => verifyBackup(ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {})),
+      async (request): Promise<VerifyReport> =>
+        verifyBackup(ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {}), { workDir: ctx.home.runDir }),
     );
   };
 }
