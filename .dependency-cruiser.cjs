@@ -6,6 +6,7 @@
 const LAYERS = [
   ['base', '^src/(errors|version|printable)\\.ts$'],
   ['fsutil', '^src/fsutil/'],
+  ['crypto', '^src/crypto/'],
   ['api', '^src/api/'],
   ['home', '^src/home/'],
   ['stores', '^src/stores/'],

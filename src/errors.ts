@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'conflict' // e.g. the backup lock is held, the daemon already runs
   | 'busy' // the daemon is restoring (HTTP 503)
   | 'archive_invalid' // corrupt, truncated, hostile or inconsistent archive
+  | 'identity_required' // an encrypted archive and no (usable) identity file to decrypt it
+  | 'identity_mismatch' // none of the identities given can decrypt the archive
   | 'unsupported_version'
   | 'integrity' // a database or the audit chain fails its check
   | 'no_space'
@@ -42,6 +44,7 @@ export type Remedy =
   | 'list_backups' // no backup with that id
   | 'list_keys' // no API key with that id
   | 'skip_checksum' // no .sha256 sidecar to verify the archive against
+  | 'give_identity' // an encrypted archive needs an identity file to be read
   | 'stop_daemon' // a restore refused while the daemon runs
   | 'daemon_owns_home' // a second daemon refused: one already runs on this home
   | 'wait_for_stop' // the daemon did not exit in time (details: pid, log)

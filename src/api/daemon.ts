@@ -86,6 +86,12 @@ export interface BackupRestoreRequest {
   verify?: boolean;
   /** `sha256:<hex>` to verify the archive against instead of its `.sha256` sidecar. */
   checksum?: string;
+  /**
+   * An age identity file to decrypt an encrypted archive with, instead of the daemon's own
+   * (`[backup.encryption] identity_file`, HOZIRON_BACKUP_IDENTITY). Accepted only with a local
+   * credential: a CLI restore handing its `--identity` to the daemon of its home.
+   */
+  identity_file?: string;
 }
 
 /** `GET /v1/backup/{id}`: the record plus its manifest summary (as `hoziron backup show --json`). */

@@ -31,6 +31,8 @@ export interface BackupRecord {
   last_verified_at?: string | null;
   /** Added: how long the create took, wall time (records made before this field have none). */
   duration_ms?: number;
+  /** Added: an age-encrypted archive (`….tar.gz.age`); its contents need an identity to read. */
+  encrypted?: boolean;
 }
 
 /** One archive in a prune's outcome, and why it was deleted, kept or left. */

@@ -10,12 +10,17 @@
  * must be zero padding, and nothing may follow the gzip stream. The raw headers are parsed
  * by `tar-header.ts` (not tar-stream, which hides the ustar size behind the pax one).
  * The reader writes nothing: the sink decides what to do with the entries.
+ * An archive named `….age` is an age file: it is opened by `AgeDecrypter` (crypto/age.ts)
+ * between the hashing tap (the checksum is of the encrypted file) and gunzip, and needs an
+ * identity; every check above then applies to its plaintext unchanged.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { AgeDecrypter, isAgeName, startsLikeAge } from '../crypto/age.js';
+import type { Identity } from '../crypto/keys.js';
 import { HozironError, errnoCode } from '../errors.js';
 import { checkManifestPaths } from './entry-paths.js';
 import { decodeName } from './entry-name.js';
@@ -385,10 +390,13 @@ class StrictTarParser extends Writable {
 class HashingTap extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
+  /** The first bytes, to tell an age file from a gzip one in a message. */
+  head = Buffer.alloc(0);
   constructor(private readonly onBytes?: (bytes: number) => void) {
     super({ highWaterMark: 1 << 20 });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.bytes === 0) this.head = Buffer.from(chunk.subarray(0, 64));
     this.hash.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(this.bytes);
@@ -396,7 +404,13 @@ class HashingTap extends Transform {
   }
 }
 
-function gzipError(source: string, err: Error): HozironError {
+function gzipError(source: string, err: Error, head: Buffer): HozironError {
+  if (startsLikeAge(head))
+    return new HozironError(
+      'archive_invalid',
+      `${source}: the archive is age-encrypted but its name does not end in .age`,
+      'rename it to end in .tar.gz.age',
+    );
   const msg = err.message;
   if (/unexpected end of file/i.test(msg))
     return new HozironError('archive_invalid', `${source}: the archive is truncated (the gzip stream ends early)`);
@@ -408,6 +422,7 @@ async function runReader(
   sink: EntrySink | undefined,
   onBytes?: (n: number) => void,
   known?: KnownManifest,
+  identities?: readonly Identity[],
 ): Promise<ReadResult & { manifestDigest: string }> {
   const source = archivePath;
   try {
@@ -417,47 +432,59 @@ async function runReader(
     if (errnoCode(err) === 'ENOENT') throw new HozironError('not_found', `no archive at ${source}`);
     throw err;
   }
+  const decrypter = isAgeName(archivePath) ? new AgeDecrypter(requireIdentities(source, identities), source) : undefined;
   const tap = new HashingTap(onBytes);
   // 512 KiB outputs: a quarter of the thread-pool round trips (and main-thread callbacks) of 128 KiB.
   const gunzip = createGunzip({ chunkSize: 512 * 1024 });
   const parser = new StrictTarParser(source, sink, known);
   gunzip.on('error', () => undefined);
   try {
-    await pipeline(createReadStream(archivePath, { highWaterMark: 1 << 20 }), tap, gunzip, parser);
+    const input = createReadStream(archivePath, { highWaterMark: 1 << 20 });
+    if (decrypter) await pipeline(input, tap, decrypter, gunzip, parser);
+    else await pipeline(input, tap, gunzip, parser);
   } catch (err) {
     if (err instanceof StopAfterManifest) return { manifest: parser.manifest!, sha256: '', manifestDigest: parser.manifestDigest };
     if (err instanceof HozironError) throw err;
-    if (errnoCode(err)?.startsWith('Z_')) throw gzipError(source, err as Error);
+    if (errnoCode(err)?.startsWith('Z_')) throw gzipError(source, err as Error, tap.head);
     throw err;
   }
   // zlib silently ignores zero bytes after the last gzip member; bytesWritten says how much it used.
-  if (gunzip.bytesWritten !== tap.bytes) {
+  if (gunzip.bytesWritten !== (decrypter ? decrypter.plainBytes : tap.bytes)) {
     throw new HozironError('archive_invalid', `${source}: unexpected data after the end of the gzip stream`);
   }
   return { manifest: parser.manifest!, sha256: tap.hash.digest('hex'), manifestDigest: parser.manifestDigest };
 }
 
+function requireIdentities(source: string, identities: readonly Identity[] | undefined): readonly Identity[] {
+  if (identities && identities.length > 0) return identities;
+  throw new HozironError('identity_required', `${source} is encrypted and no identity was given to decrypt it`, undefined, {
+    remedy: 'give_identity',
+  });
+}
+
 /**
  * Read and check a whole archive, giving every entry to `sink`; resolves with the manifest
- * and the SHA-256 of the archive file (computed in the same pass).
+ * and the SHA-256 of the archive file (computed in the same pass). An encrypted archive
+ * (`….age`) needs `identities`.
  */
 export async function readArchive(
   archivePath: string,
   sink: EntrySink,
   onBytes?: (bytesRead: number) => void,
   known?: KnownManifest,
+  identities?: readonly Identity[],
 ): Promise<ReadResult> {
-  const { manifest, sha256 } = await runReader(archivePath, sink, onBytes, known);
+  const { manifest, sha256 } = await runReader(archivePath, sink, onBytes, known, identities);
   return { manifest, sha256 };
 }
 
 /** The manifest of an archive: reads only the first entry (fast on any size of archive). */
-export async function readManifest(archivePath: string): Promise<Manifest> {
-  return (await readManifestEntry(archivePath)).manifest;
+export async function readManifest(archivePath: string, identities?: readonly Identity[]): Promise<Manifest> {
+  return (await readManifestEntry(archivePath, identities)).manifest;
 }
 
 /** `readManifest` plus the SHA-256 of the manifest text (for `readArchive`'s `known`). */
-export async function readManifestEntry(archivePath: string): Promise<KnownManifest> {
-  const r = await runReader(archivePath, undefined);
+export async function readManifestEntry(archivePath: string, identities?: readonly Identity[]): Promise<KnownManifest> {
+  const r = await runReader(archivePath, undefined, undefined, undefined, identities);
   return { manifest: r.manifest, digest: r.manifestDigest };
 }

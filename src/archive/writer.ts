@@ -13,6 +13,11 @@
  * entries, the end blocks. The whole-archive SHA-256 is computed while that file is written,
  * so nothing is read back afterwards. Memory stays flat: a few MiB of chunks in flight.
  *
+ * Encrypted (recipients given, docs/format.md#encryption): the body is sealed on its way to
+ * the temporary file under a key that exists only in memory (`ScratchCipher`), and `finish`
+ * streams age header → payload of [manifest member ‖ opened body] (`encryptAge`), so not one
+ * plaintext archive byte reaches the disk; the SHA-256 is then of the encrypted file.
+ *
  * Crash safety: everything lives under temporary names (`.hoziron-tmp-<pid>-<hex>.*`) in
  * the target's directory until `commit`, which renames the fsynced archive into place and
  * fsyncs the directory. A process killed at any line leaves at most temporary files, which
@@ -27,6 +32,8 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { ScratchCipher, encryptAge } from '../crypto/age.js';
+import type { Recipient } from '../crypto/keys.js';
 import { HozironError } from '../errors.js';
 import { fsyncDir } from '../fsutil/durable.js';
 import { tempPathIn } from '../fsutil/temp.js';
@@ -62,18 +69,27 @@ export class ArchiveWriter {
   private finalPath: string | undefined;
   private closed = false;
 
+  /** Set when encrypting: the body's ephemeral key. */
+  private readonly scratch: ScratchCipher | undefined;
+
   private constructor(
     readonly target: string,
     private readonly bodyPath: string,
+    private readonly recipients: readonly Recipient[],
   ) {
-    this.written = pipeline(this.gz, createWriteStream(bodyPath, { flags: 'wx', mode: 0o600 }));
+    const body = createWriteStream(bodyPath, { flags: 'wx', mode: 0o600 });
+    this.scratch = recipients.length > 0 ? new ScratchCipher() : undefined;
+    this.written = this.scratch ? pipeline(this.gz, this.scratch.sealer(), body) : pipeline(this.gz, body);
     // Failures surface through `guard` and `finish`; never as an unhandled rejection.
     this.written.catch(() => undefined);
   }
 
-  /** Start an archive that `commit` will place at `target` (its directory must exist). */
-  static open(target: string): ArchiveWriter {
-    return new ArchiveWriter(target, tempPathIn(dirname(target), 'body'));
+  /**
+   * Start an archive that `commit` will place at `target` (its directory must exist);
+   * encrypted to `recipients` when there are any.
+   */
+  static open(target: string, recipients: readonly Recipient[] = []): ArchiveWriter {
+    return new ArchiveWriter(target, tempPathIn(dirname(target), 'body'), recipients);
   }
 
   /** Await `p`, but fail at once if the output pipeline has failed (e.g. disk full). */
@@ -173,18 +189,32 @@ export class ArchiveWriter {
         size += buf.length;
         await out.write(buf);
       };
-      await writeAll(head);
-      for await (const chunk of createReadStream(this.bodyPath, { highWaterMark: 1024 * 1024 })) {
-        await writeAll(chunk as Buffer);
-      }
+      for await (const chunk of this.finalBytes(head)) await writeAll(chunk);
       // The archive must be durable before it is renamed into place.
       await out.sync();
     } finally {
       await out.close();
     }
     await fs.rm(this.bodyPath, { force: true });
+    this.scratch?.destroy();
     const st = await fs.stat(this.finalPath);
     return { size, sha256: hash.digest('hex'), mtimeMs: st.mtimeMs };
+  }
+
+  /** The final file's bytes: the manifest member and the body, as an age file when encrypting. */
+  private finalBytes(head: Buffer): AsyncIterable<Buffer> {
+    const stored = createReadStream(this.bodyPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+    const scratch = this.scratch;
+    if (!scratch)
+      return (async function* () {
+        yield head;
+        yield* stored;
+      })();
+    const plain = (async function* () {
+      yield head;
+      yield* scratch.open(stored);
+    })();
+    return encryptAge(plain, this.recipients);
   }
 
   /** Rename the finished archive into place (never over an existing file) and fsync. */
@@ -223,6 +253,7 @@ export class ArchiveWriter {
     this.gz.destroy();
     await this.written.catch(() => undefined);
     await fs.rm(this.bodyPath, { force: true });
+    this.scratch?.destroy();
     if (this.finalPath) await fs.rm(this.finalPath, { force: true });
   }
 

@@ -5,15 +5,19 @@
  * without (copied in, or its summary is stale) has its first gzip member read once (the
  * manifest) and its summary written. Files that are not Hoziron archives are ignored.
  * Listing changes nothing but sidecars and leftovers of dead processes, so it takes no lock.
+ * Encrypted archives (`….tar.gz.age`) are listed from their summary, which holds no secret;
+ * one without a current summary is read (and listed) only when an identity is configured.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { BackupRecord } from '../api/types.js';
 import { readManifest } from '../archive/reader.js';
+import { isAgeName } from '../crypto/age.js';
 import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError, errnoCode, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
+import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX, loadIdentities } from './archive-keys.js';
 import { clearStaleLock, isBackupLockHeld } from './lock.js';
 import { checkStorage } from './storage.js';
 import {
@@ -27,7 +31,10 @@ import {
 } from './sidecars.js';
 
 const PRE_RESTORE_DIR = 'pre-restore';
-export const ARCHIVE_SUFFIX = '.tar.gz';
+
+function hasArchiveSuffix(name: string): boolean {
+  return name.endsWith(PLAIN_SUFFIX) || name.endsWith(ENCRYPTED_SUFFIX);
+}
 
 export function preRestoreDir(cfg: LoadedConfig): string {
   return join(cfg.storageDir, PRE_RESTORE_DIR);
@@ -59,14 +66,16 @@ function toRecord(path: string, size: number, s: Summary): BackupRecord {
     hoziron_version: s.manifest.hoziron_version,
     last_verified_at: s.last_verified_at,
     ...(s.duration_ms !== undefined ? { duration_ms: s.duration_ms } : {}),
+    encrypted: isAgeName(path),
   };
 }
 
 /**
  * The catalog entry of one archive file. The summary is rebuilt (and, when `persist`,
  * written) if missing or stale. Throws `archive_invalid` for a file that is not ours.
+ * `keys` is the config whose identity may open an encrypted archive to rebuild its summary.
  */
-export async function describeArchive(path: string, kind: Summary['kind'], persist: boolean): Promise<CatalogEntry> {
+export async function describeArchive(path: string, kind: Summary['kind'], persist: boolean, keys?: LoadedConfig): Promise<CatalogEntry> {
   let stat;
   try {
     stat = await fs.stat(path);
@@ -79,7 +88,8 @@ export async function describeArchive(path: string, kind: Summary['kind'], persi
   let summary = previous && isCurrent(previous, stat) && previous.kind === kind ? previous : undefined;
   if (!summary) {
     try {
-      const manifest = await readManifest(path);
+      const identities = isAgeName(path) && keys ? await loadIdentities(keys) : undefined;
+      const manifest = await readManifest(path, identities);
       const hex = (await readChecksum(path)) ?? (await sha256File(path));
       summary = {
         summary_format: 1,
@@ -109,7 +119,7 @@ async function archivesIn(dir: string): Promise<string[]> {
     if (errnoCode(err) === 'ENOENT') return [];
     throw new HozironError('io', `cannot read the backup storage ${dir}: ${(err as Error).message}`);
   }
-  return names.filter((n) => n.endsWith(ARCHIVE_SUFFIX) && !n.startsWith('.')).map((n) => join(dir, n));
+  return names.filter((n) => hasArchiveSuffix(n) && !n.startsWith('.')).map((n) => join(dir, n));
 }
 
 function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
@@ -137,7 +147,7 @@ export async function listCatalog(cfg: LoadedConfig): Promise<CatalogEntry[]> {
   for (const [dir, kind] of sources) {
     for (const path of await archivesIn(dir)) {
       try {
-        entries.push(await describeArchive(path, kind, true));
+        entries.push(await describeArchive(path, kind, true, cfg));
       } catch (err) {
         // Not one of ours, unreadable, or deleted while listing: not a backup to list.
         if (!(err instanceof HozironError)) throw err;
@@ -163,7 +173,7 @@ export function isInStorage(cfg: LoadedConfig, path: string): boolean {
 
 /** Whether a backup is named by a path to its file rather than by its id. */
 export function namesArchiveFile(idOrFile: string): boolean {
-  return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_SUFFIX) || isAbsolute(idOrFile);
+  return idOrFile.includes('/') || hasArchiveSuffix(idOrFile) || isAbsolute(idOrFile);
 }
 
 const MIN_ID_PREFIX = 8;
@@ -192,7 +202,7 @@ export async function resolveArchiveFile(cfg: LoadedConfig, file: string): Promi
 export async function findCatalogEntry(cfg: LoadedConfig, idOrFile: string): Promise<CatalogEntry> {
   if (namesArchiveFile(idOrFile)) {
     const path = await resolveArchiveFile(cfg, idOrFile);
-    return describeArchive(path, kindOf(cfg, path), isInStorage(cfg, path));
+    return describeArchive(path, kindOf(cfg, path), isInStorage(cfg, path), cfg);
   }
   const all = await listCatalog(cfg);
   const exact = all.filter((e) => e.record.id === idOrFile);

@@ -58,7 +58,7 @@ export async function createBackupInWorker(
 async function runCreateWorker(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions, entry: URL): Promise<BackupRecord> {
   const { onProgress, onWarning, onPruned, ...plain } = opts;
   const job: CreateWorkerJob = { homeRoot: home.root, cfg, opts: { ...plain, lockHeld: true }, progress: onProgress !== undefined };
-  const dirs = tempDirs(cfg, opts);
+  const dirs = tempDirs(home, cfg, opts);
   const before = new Set((await Promise.all(dirs.map(backupTempFilesIn))).flat());
   // Only a worker that died without answering leaves files: one that failed has removed its own.
   const removeWhatItLeft = async () => {
@@ -79,14 +79,15 @@ async function runCreateWorker(home: HomeLayout, cfg: LoadedConfig, opts: Create
 }
 
 /** The directories a backup writes temporary files in. */
-function tempDirs(cfg: LoadedConfig, opts: CreateOptions): string[] {
-  const dirs = new Set([cfg.storageDir, preRestoreDir(cfg)]);
+function tempDirs(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): string[] {
+  // An encrypted create takes its database snapshots in the home's run/ (create.ts).
+  const dirs = new Set([cfg.storageDir, preRestoreDir(cfg), home.runDir]);
   if (opts.output) dirs.add(dirname(resolve(opts.output)));
   return [...dirs];
 }
 
 const CREATE_TEMP_SUFFIX = /\.(body|tar\.gz|db(-journal|-wal|-shm)?)$/;
-const SIDECAR_TEMP = /^\.(.+\.tar\.gz)\.(sha256|json)\.tmp-/;
+const SIDECAR_TEMP = /^\.(.+\.tar\.gz(?:\.age)?)\.(sha256|json)\.tmp-/;
 
 /**
  * Temporary files of this process in `dir` of the kinds a create writes: the archive's body

@@ -13,6 +13,10 @@
  * into place and the directory fsynced. A crash before that leaves temporary files and
  * sidecars without an archive, which the next backup command removes; after it, a complete
  * archive. Retention runs only after that success and never deletes the new archive.
+ *
+ * Encryption (recipients configured): the archive is `….tar.gz.age` (see ArchiveWriter), and
+ * the database snapshots, plaintext by nature, are taken in the home's `run/` rather than in
+ * the storage directory, so the storage path never holds a plaintext byte of the home.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -24,11 +28,13 @@ import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError, withIoContext } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
+import type { Recipient } from '../crypto/keys.js';
 import type { LoadedConfig } from '../home/config.js';
 import { HOME_FILES, type HomeLayout } from '../home/layout.js';
 import type { AuditHead } from '../stores/audit.js';
 import { HOZIRON_VERSION } from '../version.js';
-import { ARCHIVE_SUFFIX, describeArchive, preRestoreDir } from './catalog.js';
+import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX, archiveRecipients, encryptsArchives } from './archive-keys.js';
+import { describeArchive, preRestoreDir } from './catalog.js';
 import { collectScope, type Collection } from './collect.js';
 import { archiveFile } from './read-file.js';
 import { withBackupLock } from './lock.js';
@@ -76,17 +82,27 @@ async function nameTaken(path: string): Promise<boolean> {
   return (await exists(path)) || (await exists(checksumSidecar(path))) || (await exists(summarySidecar(path)));
 }
 
-/** `hoziron-backup-YYYYMMDD_HHMMSS.tar.gz`, with `-2`, `-3`… if that second is taken. */
-async function defaultTarget(dir: string, created: Date): Promise<string> {
+/** `hoziron-backup-YYYYMMDD_HHMMSS.tar.gz[.age]`, with `-2`, `-3`… if that second is taken. */
+async function defaultTarget(dir: string, created: Date, suffix: string): Promise<string> {
   const base = `hoziron-backup-${stamp(created)}`;
   for (let n = 1; ; n++) {
-    const path = join(dir, `${base}${n === 1 ? '' : `-${n}`}${ARCHIVE_SUFFIX}`);
+    const path = join(dir, `${base}${n === 1 ? '' : `-${n}`}${suffix}`);
     if (!(await nameTaken(path))) return path;
   }
 }
 
-async function outputTarget(output: string): Promise<string> {
+async function outputTarget(output: string, encrypted: boolean): Promise<string> {
   const path = resolve(output);
+  // The name tells every reader (and a person) whether the file is an age file.
+  if (encrypted !== path.endsWith(ENCRYPTED_SUFFIX)) {
+    throw new HozironError(
+      'usage',
+      encrypted
+        ? `${path}: an encrypted archive's name must end in ${ENCRYPTED_SUFFIX} (recipients are configured)`
+        : `${path}: a name ending in ${ENCRYPTED_SUFFIX} is for encrypted archives, and no recipients are configured`,
+      'choose another path',
+    );
+  }
   const parent = await fs.stat(dirname(path)).catch(() => undefined);
   if (!parent?.isDirectory()) {
     throw new HozironError('usage', `the output directory ${dirname(path)} does not exist`, 'create it first, or choose another path');
@@ -103,7 +119,10 @@ type CreateKind = NonNullable<CreateOptions['kind']>;
 async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: CreateKind, created: Date): Promise<string> {
   const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
   if (kind === 'pre-restore') await ensureDir(dir, 0o700);
-  return opts.output ? await outputTarget(opts.output) : await defaultTarget(dir, created);
+  const encrypted = encryptsArchives(cfg);
+  return opts.output
+    ? await outputTarget(opts.output, encrypted)
+    : await defaultTarget(dir, created, encrypted ? ENCRYPTED_SUFFIX : PLAIN_SUFFIX);
 }
 
 /** What one create writes, and where its warnings and progress go. */
@@ -113,6 +132,10 @@ interface ArchiveJob {
   kindAt: CreateKind;
   created: Date;
   scope: CreateOptions['scope'];
+  /** Empty: a plain tar.gz. */
+  recipients: Recipient[];
+  /** Where database snapshots are taken. */
+  snapshotDir: string;
   warn: (message: string) => void;
   onProgress: CreateOptions['onProgress'];
   onPhase?: CreateOptions['onPhase'];
@@ -143,16 +166,16 @@ class ByteProgress {
  * the module header): the temporary archive and snapshots are removed, and the sidecars if
  * they were written for an archive that never appeared.
  */
-async function writeArchive(job: ArchiveJob, collection: Collection, storageDir: string): Promise<void> {
+async function writeArchive(job: ArchiveJob, collection: Collection): Promise<void> {
   const progress = new ByteProgress(
     collection.files.reduce((n, f) => n + f.size, 0) + collection.dbs.reduce((n, d) => n + d.size, 0),
     job.onProgress,
   );
   const snapshots = SnapshotRunner.start(
     collection.dbs.map((d) => ({ rel: d.rel, src: d.abs, auditHead: d.rel === HOME_FILES.audit })),
-    storageDir,
+    job.snapshotDir,
   );
-  const writer = ArchiveWriter.open(job.target);
+  const writer = ArchiveWriter.open(job.target, job.recipients);
   let sidecarsWritten = false;
   try {
     job.onPhase?.('compress');
@@ -311,15 +334,31 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   // (tidyStorage above has already swept the storage directories).
   if (opts.output && dirname(target) !== cfg.storageDir && kindAt === 'regular') await removeLeftovers(dirname(target));
 
+  const recipients = archiveRecipients(cfg);
+  const snapshotDir = recipients.length > 0 ? home.runDir : cfg.storageDir;
+  if (snapshotDir !== cfg.storageDir) {
+    await ensureDir(snapshotDir, 0o700);
+    await removeLeftovers(snapshotDir);
+  }
+
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
   collection.warnings.forEach(warn);
   // A raw errno error while writing (a full disk: a write on an open file names no path)
   // names the directory the archive was being written to.
   await withIoContext(dirname(target), () =>
     writeArchive(
-      { target, kindAt, created, scope: opts.scope, warn, onProgress: opts.onProgress, onPhase: opts.onPhase },
+      {
+        target,
+        kindAt,
+        created,
+        scope: opts.scope,
+        recipients,
+        snapshotDir,
+        warn,
+        onProgress: opts.onProgress,
+        onPhase: opts.onPhase,
+      },
       collection,
-      cfg.storageDir,
     ),
   );
 

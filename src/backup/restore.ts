@@ -22,11 +22,13 @@ import { basename, dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestoreChanges, RestorePlan, RestoreResult } from '../api/restore.js';
 import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
+import { isAgeName } from '../crypto/age.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
 import { HozironError, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { readDaemonStatus } from '../home/run.js';
+import { loadIdentities } from './archive-keys.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
 import { createBackup } from './create.js';
 import { fsyncFile } from '../fsutil/durable.js';
@@ -175,9 +177,21 @@ async function requireChecksum(archivePath: string, operator: string | undefined
   return expected;
 }
 
-/** Refuse within seconds, from the manifest alone, what cannot be restored. */
-async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOptions, warnings: string[]): Promise<Preflight> {
-  const known = await readManifestEntry(archivePath);
+/**
+ * Refuse within seconds, from the manifest alone, what cannot be restored. An encrypted
+ * archive is opened here first: a missing or wrong identity, or a damaged header, is refused
+ * before anything is staged.
+ */
+async function preflight(
+  home: HomeLayout,
+  cfg: LoadedConfig,
+  archivePath: string,
+  opts: RestoreOptions,
+  warnings: string[],
+  warn: (w: string) => void,
+): Promise<Preflight> {
+  const identities = isAgeName(archivePath) ? await loadIdentities(cfg, warn) : undefined;
+  const known = await readManifestEntry(archivePath, identities);
   const manifest = known.manifest;
   checkManifestRestorable(manifest, archivePath, warnings);
   await checkFreeSpace(home, manifest);
@@ -189,6 +203,7 @@ async function preflight(home: HomeLayout, archivePath: string, opts: RestoreOpt
     fileChecks: { [HOME_FILES.config]: stagedConfigCheck(archivePath, home, staged) },
     expectedSha256: expected.sha256,
     knownManifest: known,
+    identities,
     onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('verify', d, t) : undefined,
     onManifest: (m: Manifest) => {
       if (m.id !== manifest.id) throw new HozironError('archive_invalid', `${archivePath} changed while it was being restored`);
@@ -432,7 +447,7 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
     opts.onWarning?.(w);
   };
   const archivePath = await resolveArchive(cfg, opts.source);
-  const pre = await preflight(home, archivePath, opts, warnings);
+  const pre = await preflight(home, cfg, archivePath, opts, warnings, warn);
   // Staging writes into the home's work area: a raw errno error there names it.
   if (!opts.confirm) return withIoContext(home.restoreDir, () => planRestore(home, cfg, pre, opts, warnings));
   await ensureStorage(cfg);

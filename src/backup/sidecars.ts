@@ -113,7 +113,7 @@ export async function removeOrphanSidecars(dir: string): Promise<void> {
   }
   const present = new Set(names);
   for (const name of names) {
-    const m = /^(.+\.tar\.gz)\.(sha256|json)$/.exec(name);
+    const m = /^(.+\.tar\.gz(?:\.age)?)\.(sha256|json)$/.exec(name);
     if (m && !present.has(m[1]!)) await fs.rm(join(dir, name), { force: true });
   }
 }

@@ -24,6 +24,7 @@ import { HozironError, errnoCode } from '../errors.js';
 import { DATABASES, HOME_FILES } from '../home/layout.js';
 import { readArchive, type EntrySink, type KnownManifest } from '../archive/reader.js';
 import type { Manifest, ManifestDir, ManifestFile } from '../archive/manifest.js';
+import type { Identity } from '../crypto/keys.js';
 import { checkDatabaseInWorker } from './db-check.js';
 import { fsyncFile, syncTree } from '../fsutil/durable.js';
 import { StageWriter } from './stage-writer.js';
@@ -50,6 +51,8 @@ export interface StageOptions {
   knownManifest?: KnownManifest;
   /** Checks of staged files by home-relative path, run as soon as each file is written. */
   fileChecks?: Readonly<Record<string, StagedFileCheck>>;
+  /** To open an encrypted archive. */
+  identities?: readonly Identity[];
 }
 
 export interface StageResult {
@@ -177,7 +180,7 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;
-    const { manifest, sha256 } = await readArchive(archivePath, sink, onBytes, opts.knownManifest);
+    const { manifest, sha256 } = await readArchive(archivePath, sink, onBytes, opts.knownManifest, opts.identities);
     await sink.writer.finish();
     if (expected !== undefined && sha256 !== expected) {
       throw new HozironError(

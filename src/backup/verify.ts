@@ -16,6 +16,10 @@
  * only read; a killed verify leaves its work area, which the next command's recovery
  * deletes once its owner is judged stale. Verify takes no lock: it changes no archive, and
  * a long verify must not block scheduled backups.
+ *
+ * An encrypted archive (`….tar.gz.age`) is streamed through the age decrypter with the
+ * configured identity (the checksum is of the encrypted file) and then checked exactly as
+ * above. Without an identity, verify-sealed.ts checks what can be checked without the key.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -26,13 +30,17 @@ import type { Manifest, ManifestFile } from '../archive/manifest.js';
 import { HozironError, withIoContext } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { isAgeName } from '../crypto/age.js';
+import type { Identity } from '../crypto/keys.js';
 import type { AuditHead } from '../stores/audit.js';
+import { loadIdentities } from './archive-keys.js';
 import { findCatalogEntry, isInStorage } from './catalog.js';
 import { checkDatabaseInWorker } from './db-check.js';
 import { claimWorkArea, removeWorkArea, tidyRestoreDir } from './journal.js';
 import { checkArchivedConfig, checkDatabaseSchema, checkManifestRestorable } from './restorable.js';
 import { expectedChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
 import { StageWriter } from './stage-writer.js';
+import { verifySealedArchive } from './verify-sealed.js';
 
 export interface VerifyReport {
   ok: true;
@@ -52,12 +60,19 @@ export interface VerifyReport {
   verified_at: string;
   /** What could not be done but does not make the archive unsound (e.g. recording the result). */
   warnings: string[];
+  /** An age-encrypted archive. */
+  encrypted?: boolean;
+  /** Encrypted, without an identity: how many recipient stanzas its header holds. */
+  recipients?: number;
+  /** Encrypted, without an identity: what could not be checked (the rest was). */
+  unchecked?: string[];
 }
 
 export interface VerifyOptions {
   /** `sha256:<hex>` the operator vouches for; else the `.sha256` sidecar, if any. */
   checksum?: string;
   onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
 }
 
 const isDatabase = (rel: string) => (DATABASES as readonly string[]).includes(rel);
@@ -139,6 +154,7 @@ async function verifyStream(
   path: string,
   warnings: string[],
   onProgress: VerifyOptions['onProgress'],
+  identities: readonly Identity[] | undefined,
 ): Promise<{ manifest: Manifest; sha256: string }> {
   const id = randomUUID();
   await claimWorkArea(home, id);
@@ -147,7 +163,7 @@ async function verifyStream(
   try {
     await fs.mkdir(dbDir, { mode: 0o700 });
     const total = onProgress ? (await fs.stat(path)).size : 0;
-    const result = await readArchive(path, sink, onProgress ? (n) => onProgress(n, total) : undefined);
+    const result = await readArchive(path, sink, onProgress ? (n) => onProgress(n, total) : undefined, undefined, identities);
     await sink.finish();
     return result;
   } catch (err) {
@@ -200,9 +216,12 @@ export async function verifyBackup(home: HomeLayout, cfg: LoadedConfig, idOrFile
   const entry = await findCatalogEntry(cfg, idOrFile);
   const path = entry.record.path;
   const expected = await expectedChecksum(path, opts.checksum);
+  const encrypted = isAgeName(path);
+  const identities = encrypted ? await loadIdentities(cfg, opts.onWarning) : undefined;
+  if (encrypted && !identities) return verifySealedArchive(entry, expected);
   const before = await fs.stat(path);
   const warnings: string[] = [];
-  const { manifest, sha256 } = await withIoContext(home.restoreDir, () => verifyStream(home, path, warnings, opts.onProgress));
+  const { manifest, sha256 } = await withIoContext(home.restoreDir, () => verifyStream(home, path, warnings, opts.onProgress, identities));
   if (expected.sha256 !== undefined && sha256 !== expected.sha256) {
     throw new HozironError(
       'archive_invalid',
@@ -234,5 +253,6 @@ export async function verifyBackup(home: HomeLayout, cfg: LoadedConfig, idOrFile
     audit_head: manifest.audit_head,
     verified_at: verifiedAt,
     warnings,
+    ...(encrypted ? { encrypted } : {}),
   };
 }

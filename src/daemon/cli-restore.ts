@@ -10,6 +10,8 @@
  *   reopens them: every write it acknowledged before is in the safety backup, every write it
  *   acknowledges after is in the restored state;
  * - a daemon runs but cannot be reached: refused, nothing changed.
+ * An encrypted archive is decrypted with the identity file this CLI resolved, in whichever
+ * process restores (the daemon is handed its path, never its contents).
  * A dry run changes nothing, so it always runs here; with a daemon running it says that the
  * confirmed restore will go through it.
  */
@@ -17,6 +19,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { RestorePlan, RestoreResult } from '../api/restore.js';
 import { postJson } from '../api/client.js';
 import type { BackupRestoreRequest } from '../api/daemon.js';
+import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX } from '../backup/archive-keys.js';
 import { restoreBackup, type RestoreOptions } from '../backup/restore.js';
 import { HozironError, isHozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
@@ -56,19 +59,25 @@ async function daemonAddress(home: HomeLayout): Promise<{ pid: number; address: 
   }
 }
 
-/** The request body naming `source` as the CLI means it: a path (resolved here) or a backup id. */
-function requestFor(source: string, verify: boolean, checksum: string | undefined): BackupRestoreRequest {
-  const looksLikePath = isAbsolute(source) || source.includes('/') || source.endsWith('.tar.gz');
+/**
+ * The request body naming `source` as the CLI means it: a path (resolved here) or a backup id;
+ * with the identity file this CLI resolved (`--identity`, HOZIRON_BACKUP_IDENTITY,
+ * identity_file), so the daemon decrypts with the identity the operator gave, not its own.
+ */
+function requestFor(source: string, verify: boolean, checksum: string | undefined, identityFile: string | undefined): BackupRestoreRequest {
+  const looksLikePath = isAbsolute(source) || source.includes('/') || source.endsWith(PLAIN_SUFFIX) || source.endsWith(ENCRYPTED_SUFFIX);
   return {
     ...(looksLikePath ? { file: resolve(source) } : { id: source }),
     ...(verify ? {} : { verify: false }),
     ...(checksum === undefined ? {} : { checksum }),
+    ...(identityFile !== undefined ? { identity_file: resolve(identityFile) } : {}),
   };
 }
 
 async function restoreThroughDaemon(
   home: HomeLayout,
   daemon: { pid: number; address: string },
+  cfg: LoadedConfig,
   opts: CliRestoreOptions,
 ): Promise<CliRestoreOutcome> {
   opts.onDelegate?.(daemon);
@@ -78,7 +87,7 @@ async function restoreThroughDaemon(
       daemon.address,
       '/v1/backup/restore',
       credential.token,
-      requestFor(opts.source, opts.verify, opts.checksum),
+      requestFor(opts.source, opts.verify, opts.checksum, cfg.encryption.identityFile),
     );
     return { outcome, daemon };
   } finally {
@@ -105,13 +114,13 @@ export async function restoreFromCli(home: HomeLayout, cfg: LoadedConfig, opts: 
     }
     return { outcome: await restoreBackup(home, cfg, { ...local, daemonCheck: false }) };
   }
-  if (daemon) return restoreThroughDaemon(home, daemon, opts);
+  if (daemon) return restoreThroughDaemon(home, daemon, cfg, opts);
   try {
     return { outcome: await restoreBackup(home, cfg, local) };
   } catch (err) {
     // A daemon started while this restore was being prepared: nothing was changed here.
     const started = isHozironError(err) && err.code === 'daemon_running' ? await daemonAddress(home) : undefined;
     if (!started) throw err;
-    return restoreThroughDaemon(home, started, opts);
+    return restoreThroughDaemon(home, started, cfg, opts);
   }
 }

@@ -24,6 +24,8 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   busy: 503,
   archive_invalid: 422,
+  identity_required: 422,
+  identity_mismatch: 422,
   unsupported_version: 422,
   integrity: 422,
   no_space: 507,
@@ -75,6 +77,7 @@ const API_REMEDIES: Record<Remedy, string | undefined> = {
   list_keys: undefined,
   skip_checksum:
     'send "checksum": "sha256:<hex>" published where the archive came from, or "verify": false to skip the whole-archive checksum (every entry is still checked)',
+  give_identity: 'the daemon decrypts with [backup.encryption] identity_file or HOZIRON_BACKUP_IDENTITY only; set one and restart it',
   stop_daemon: undefined,
   daemon_owns_home: undefined,
   wait_for_stop: undefined,

@@ -10,6 +10,7 @@
  * back or forward; the daemon itself holds nothing on disk but its pid and lock files.
  */
 import type { RestorePlan, RestoreResult } from '../api/restore.js';
+import { withIdentityFile } from '../backup/archive-keys.js';
 import { restoreBackup } from '../backup/restore.js';
 import { HozironError } from '../errors.js';
 import { loadConfig } from '../home/config.js';
@@ -24,6 +25,8 @@ export interface LiveRestoreRequest {
   dry_run?: boolean;
   verify?: boolean;
   checksum?: string;
+  /** An identity file (absolute path) to decrypt with; the caller checked it may name one. */
+  identity_file?: string;
 }
 
 export async function restoreLive(
@@ -36,8 +39,9 @@ export async function restoreLive(
 ): Promise<RestorePlan | RestoreResult> {
   const source = await resolveSource(ctx.cfg, req, opts);
   const verify = req.verify !== false;
+  const cfg = withIdentityFile(ctx.cfg, req.identity_file);
   if (req.dry_run) {
-    return restoreBackup(ctx.home, ctx.cfg, { source, confirm: false, verify, checksum: req.checksum, actor, daemonCheck: false });
+    return restoreBackup(ctx.home, cfg, { source, confirm: false, verify, checksum: req.checksum, actor, daemonCheck: false });
   }
   if (ctx.restoring) throw new HozironError('conflict', 'a restore is already running');
   if (runner.running)
@@ -48,7 +52,7 @@ export async function restoreLive(
   try {
     await runner.waitIdle();
     ctx.closeStores();
-    const result = await restoreBackup(ctx.home, ctx.cfg, {
+    const result = await restoreBackup(ctx.home, cfg, {
       source,
       confirm: true,
       verify,

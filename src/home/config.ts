@@ -5,8 +5,13 @@
  * `HOZIRON_LISTEN` overrides `[server] listen` (containers: the home's config.toml says
  * loopback, the pod must listen on its own address); it is checked by the same rules and
  * refused with the same one line, naming the variable instead of the file.
+ * `[backup.encryption]`: every recipient (inline or in `recipients_file`) is parsed here, so a
+ * bad one is refused at load naming the key or file:line (a secret key pasted there is
+ * refused without being repeated). The identity is only ever a path (`identity_file`, or
+ * `HOZIRON_BACKUP_IDENTITY`, which wins); its contents are read when something is decrypted.
  */
 import { readFileSync } from 'node:fs';
+import { looksSecret, notARecipient, parseRecipient, parseRecipientsText } from '../crypto/keys.js';
 import { isAbsolute, resolve } from 'node:path';
 import { Cron } from 'croner';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -55,8 +60,15 @@ const configSchema = z.object({
       retention: z.number().int().min(1).max(10_000).default(DEFAULTS.backup.retention),
       storage_path: z.string().default(DEFAULTS.backup.storage_path),
       backup_on_shutdown: z.boolean().default(DEFAULTS.backup.backup_on_shutdown),
+      encryption: z
+        .object({
+          recipients: z.array(z.string()).default([]),
+          recipients_file: z.string().default(''),
+          identity_file: z.string().default(''),
+        })
+        .default({ recipients: [], recipients_file: '', identity_file: '' }),
     })
-    .default({ ...DEFAULTS.backup }),
+    .default({ ...DEFAULTS.backup, encryption: { recipients: [], recipients_file: '', identity_file: '' } }),
 });
 
 type Config = z.infer<typeof configSchema>;
@@ -69,12 +81,24 @@ export interface LoadedConfig {
   listen: { host: string; port: number };
   /** Where `listen` came from, for messages that tell the operator what to change. */
   listenSource: 'HOZIRON_LISTEN' | 'server.listen';
+  /** Backup encryption: recipients (validated age1… strings) and where an identity would come from. */
+  encryption: EncryptionConfig;
   warnings: string[];
+}
+
+interface EncryptionConfig {
+  /** Every new archive is encrypted to these when there are any. */
+  recipients: string[];
+  /** An identity file's path (never its contents), if one is configured. */
+  identityFile: string | undefined;
+  /** Where `identityFile` came from, for messages. */
+  identitySource: string | undefined;
 }
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   server: Object.keys(DEFAULTS.server),
-  backup: Object.keys(DEFAULTS.backup),
+  backup: [...Object.keys(DEFAULTS.backup), 'encryption'],
+  'backup.encryption': ['recipients', 'recipients_file', 'identity_file'],
 };
 
 function describe(value: unknown): string {
@@ -121,7 +145,12 @@ function unknownKeys(doc: Record<string, unknown>): string[] {
       continue;
     }
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const key of Object.keys(value)) if (!known.includes(key)) found.push(`${section}.${key}`);
+      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+        if (!known.includes(key)) found.push(`${section}.${key}`);
+        const nested = KNOWN_KEYS[`${section}.${key}`];
+        if (nested && typeof inner === 'object' && inner !== null && !Array.isArray(inner))
+          for (const k of Object.keys(inner)) if (!nested.includes(k)) found.push(`${section}.${key}.${k}`);
+      }
     }
   }
   return found;
@@ -140,6 +169,51 @@ function parseListen(value: string, where: string, hint: string): { host: string
   const port = Number(m[2]);
   if (port > 65535) throw new HozironError('config_invalid', `${where}: expected a port of at most 65535, found ${port}`, hint);
   return { host: m[1]!, port };
+}
+
+/** Recipients from the config and its recipients file, and the identity's path (see the module header). */
+function resolveEncryption(e: Config['backup']['encryption'], file: string, home: HomeLayout, env: NodeJS.ProcessEnv): EncryptionConfig {
+  const recipients: string[] = [];
+  e.recipients.forEach((text, i) => {
+    const r = parseRecipient(text);
+    const key = `backup.encryption.recipients[${i}]`;
+    if (!r) throw new HozironError('config_invalid', `${file}: ${key}: ${notARecipient(text)}`, `fix ${key} in ${file}`);
+    recipients.push(r.text);
+  });
+  if (e.recipients_file !== '') {
+    const path = isAbsolute(e.recipients_file) ? e.recipients_file : resolve(home.root, e.recipients_file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new HozironError(
+        'config_invalid',
+        `${file}: backup.encryption.recipients_file: cannot read ${path} (${errnoCode(err) ?? (err as Error).message})`,
+        `fix backup.encryption.recipients_file in ${file}`,
+      );
+    }
+    for (const r of parseRecipientsText(text, path)) recipients.push(r.text);
+  }
+  if (looksSecret(e.identity_file)) {
+    throw new HozironError(
+      'config_invalid',
+      `${file}: backup.encryption.identity_file: expected the path of an identity file, found a secret key`,
+      `never put a secret key in ${file}: write it to a file (0600) and give its path`,
+    );
+  }
+  const fromEnv = env.HOZIRON_BACKUP_IDENTITY;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (looksSecret(fromEnv))
+      throw new HozironError('config_invalid', 'HOZIRON_BACKUP_IDENTITY: expected the path of an identity file, found a secret key');
+    return { recipients: [...new Set(recipients)], identityFile: resolve(fromEnv), identitySource: 'HOZIRON_BACKUP_IDENTITY' };
+  }
+  const identityFile =
+    e.identity_file === '' ? undefined : isAbsolute(e.identity_file) ? e.identity_file : resolve(home.root, e.identity_file);
+  return {
+    recipients: [...new Set(recipients)],
+    identityFile,
+    identitySource: identityFile ? `${file}: backup.encryption.identity_file` : undefined,
+  };
 }
 
 /**
@@ -175,7 +249,8 @@ export function validateConfig(
       : parseListen(override, 'HOZIRON_LISTEN', 'set HOZIRON_LISTEN to host:port (for example 0.0.0.0:4200), or unset it');
   const listenSource = override === undefined || override === '' ? 'server.listen' : 'HOZIRON_LISTEN';
   const warnings = unknownKeys(doc).map((k) => `${file}: unknown key ${k} is ignored`);
-  return { config, storageDir, listen, listenSource, warnings };
+  const encryption = resolveEncryption(config.backup.encryption, file, home, env);
+  return { config, storageDir, listen, listenSource, encryption, warnings };
 }
 
 /** Read and validate `config.toml` of a home. A missing file is an error: run `hoziron init`. */
@@ -232,5 +307,15 @@ retention = ${DEFAULTS.backup.retention}
 storage_path = "${DEFAULTS.backup.storage_path}"
 # Take a backup when the daemon stops gracefully (hoziron stop, SIGTERM, SIGINT).
 backup_on_shutdown = ${DEFAULTS.backup.backup_on_shutdown}
+
+[backup.encryption]
+# age X25519 recipients (age1…, from \`hoziron backup keygen\` or age-keygen). Any recipient
+# here or in recipients_file makes every new archive a .tar.gz.age encrypted to all of them.
+recipients = []
+# A file of recipients, one per line, # comments; relative to the home.
+recipients_file = ""
+# Only where this host must decrypt (verify, restore): the path of an identity file.
+# HOZIRON_BACKUP_IDENTITY (a path) overrides it. Never put a secret key in this file.
+identity_file = ""
 `;
 }

@@ -10,6 +10,7 @@ const REMEDIES = {
   list_backups: true,
   list_keys: true,
   skip_checksum: true,
+  give_identity: true,
   stop_daemon: true,
   daemon_owns_home: true,
   wait_for_stop: true,

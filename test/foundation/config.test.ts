@@ -3,6 +3,7 @@ import { parse } from 'smol-toml';
 import { renderDefaultConfig, validateConfig } from '../../src/home/config.js';
 import { HomeLayout } from '../../src/home/layout.js';
 import { HozironError } from '../../src/errors.js';
+import { generateIdentity } from '../../src/crypto/keys.js';
 
 const home = new HomeLayout('/srv/hoziron');
 
@@ -25,9 +26,39 @@ describe('config validation', () => {
   it('accepts the default config that init writes, with the documented defaults', () => {
     const cfg = load(renderDefaultConfig());
     expect(cfg.warnings).toEqual([]);
-    expect(cfg.config.backup).toEqual({ schedule: '0 2 * * *', retention: 7, storage_path: '', backup_on_shutdown: false });
+    expect(cfg.config.backup).toEqual({
+      schedule: '0 2 * * *',
+      retention: 7,
+      storage_path: '',
+      backup_on_shutdown: false,
+      encryption: { recipients: [], recipients_file: '', identity_file: '' },
+    });
     expect(cfg.storageDir).toBe('/srv/hoziron/backups');
     expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 4200 });
+    expect(cfg.encryption).toEqual({ recipients: [], identityFile: undefined, identitySource: undefined });
+  });
+
+  it('refuses an encryption recipient that is not one, naming the key, and never repeats a secret key', () => {
+    const id = generateIdentity();
+    const secret = id.fileText.trim().split('\n').pop()!;
+    expect(problem(`[backup.encryption]\nrecipients = ["${id.recipient}", "age1nope"]`)).toMatch(
+      /config\.toml: backup\.encryption\.recipients\[1\]: expected an age X25519 recipient \(age1…\), found "age1nope"$/,
+    );
+    for (const text of [`recipients = ["${secret}"]`, `identity_file = "${secret}"`]) {
+      const message = problem(`[backup.encryption]\n${text}`);
+      expect(message).toMatch(/found a secret key/);
+      expect(message).not.toContain(secret.slice(20));
+    }
+    const cfg = load(`[backup.encryption]\nrecipients = ["${id.recipient}"]\nidentity_file = "keys/backup.txt"`);
+    expect(cfg.encryption).toEqual({
+      recipients: [id.recipient],
+      identityFile: '/srv/hoziron/keys/backup.txt',
+      identitySource: '/srv/hoziron/config.toml: backup.encryption.identity_file',
+    });
+    const fromEnv = validateConfig(parse('[backup.encryption]\nidentity_file = "a.txt"'), 'c.toml', home, {
+      HOZIRON_BACKUP_IDENTITY: '/keys/b.txt',
+    });
+    expect(fromEnv.encryption.identityFile).toBe('/keys/b.txt');
   });
 
   it.each([

@@ -23,6 +23,7 @@ const SPEC_COMMANDS = [
   'backup delete',
   'backup prune',
   'backup restore',
+  'backup keygen',
   'key create',
   'key list',
   'key revoke',

@@ -1,5 +1,5 @@
 /**
- * `hoziron backup restore <id|file> [--confirm] [--no-verify] [--json]`. With a daemon running
+ * `hoziron backup restore <id|file> [--confirm] [--no-verify] [--identity FILE] [--json]`. With a daemon running
  * on the home, a confirmed restore goes through it (daemon/cli-restore.ts).
  */
 import type { Command } from 'commander';
@@ -99,10 +99,13 @@ export function registerBackupRestore(program: Command, app: App): void {
     .option('--confirm', 'actually restore (without it: verify and show what would change)')
     .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
     .option('--checksum <sha256:hex>', 'verify the archive against this checksum (e.g. published beside a download) instead of its .sha256')
+    .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
     .option('--json', 'print the plan or the result as one JSON document')
-    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; checksum?: string; json?: boolean }) => {
-      const { home, cfg } = await app.open();
+    .action(async (source: string, opts: { confirm?: boolean; verify: boolean; checksum?: string; json?: boolean; identity?: string }) => {
+      const { home, cfg: loaded } = await app.open();
       const { restoreFromCli } = await import('../../daemon/cli-restore.js');
+      const { withIdentityFile } = await import('../../backup/archive-keys.js');
+      const cfg = withIdentityFile(loaded, opts.identity);
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', {
         json: opts.json,
         phase: opts.confirm ? 'stage' : 'verify',

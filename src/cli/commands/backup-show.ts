@@ -26,6 +26,7 @@ export function registerBackupShow(program: Command, app: App): void {
         `  created:        ${formatTime(record.created_at)} UTC on ${m.host}, hoziron ${m.hoziron_version}, format ${m.format}`,
         `  size:           ${formatBytes(record.size_bytes)} (${m.file_count} files, ${m.dir_count} folders, ${formatBytes(m.unpacked_bytes)} unpacked)`,
         `  checksum:       ${record.checksum}`,
+        `  encrypted:      ${record.encrypted ? 'yes (age; reading it needs an identity)' : 'no'}`,
         `  audit head:     ${m.audit_head ? `event ${m.audit_head.seq} (${m.audit_head.hash.slice(0, 16)}…)` : 'none (agents-only)'}`,
         `  last verified:  ${summary.last_verified_at ? `${formatTime(summary.last_verified_at)} UTC` : 'never (run `hoziron backup verify`)'}`,
       ]);

@@ -20,16 +20,32 @@ export function registerBackupVerify(program: Command, app: App): void {
     .description('verify an archive: checksum, every entry against the manifest, databases, audit chain')
     .argument('<id|file>', 'backup id (from `backup list`) or archive path')
     .option('--checksum <sha256:hex>', 'compare the archive with this checksum (e.g. published beside a download) instead of its .sha256')
+    .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
     .option('--json', 'print the verification report as one JSON document')
-    .action(async (idOrFile: string, opts: { json?: boolean; checksum?: string }) => {
-      const { home, cfg } = await app.open();
+    .action(async (idOrFile: string, opts: { json?: boolean; checksum?: string; identity?: string }) => {
+      const { home, cfg: loaded } = await app.open();
       const { verifyBackup } = await import('../../backup/verify.js');
+      const { withIdentityFile } = await import('../../backup/archive-keys.js');
+      const cfg = withIdentityFile(loaded, opts.identity);
       const progress = await startProgress('Verifying', { json: opts.json, phase: 'verify' });
       try {
-        const r = await verifyBackup(home, cfg, idOrFile, { checksum: opts.checksum, onProgress: (d, t) => progress.update(d, t) });
+        const r = await verifyBackup(home, cfg, idOrFile, {
+          checksum: opts.checksum,
+          onProgress: (d, t) => progress.update(d, t),
+          onWarning: (m) => app.warn(m),
+        });
         progress.stop();
         if (opts.json) app.printJson(r);
-        else {
+        else if (r.unchecked) {
+          app.print([
+            `Backup ${r.id} is encrypted; without an identity only its outside was checked.`,
+            `  path:      ${r.path}`,
+            `  checksum:  ${r.checksum} (${CHECKSUM_WORDS[r.checksum_source]})`,
+            `  header:    a well-formed age v1 header for ${r.recipients} recipient(s)`,
+            `  not checked: ${r.unchecked.join(', ')}`,
+            '  (give --identity FILE to check everything)',
+          ]);
+        } else {
           app.print([
             `Backup ${r.id} is sound.`,
             `  path:      ${r.path}`,

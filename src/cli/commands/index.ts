@@ -4,6 +4,7 @@ import type { App } from '../app.js';
 import { registerAudit } from './audit.js';
 import { registerBackupCreate } from './backup-create.js';
 import { registerBackupDelete } from './backup-delete.js';
+import { registerBackupKeygen } from './backup-keygen.js';
 import { registerBackupList } from './backup-list.js';
 import { registerBackupPrune } from './backup-prune.js';
 import { registerBackupRestore } from './backup-restore.js';
@@ -34,6 +35,7 @@ export const COMMANDS: Register[] = [
   registerBackupDelete,
   registerBackupPrune,
   registerBackupRestore,
+  registerBackupKeygen,
   registerKey,
   registerAudit,
   registerCompletion,

@@ -1,6 +1,8 @@
 /** `POST /v1/backup/restore` (admin): a dry run, or a live restore (see live-restore.ts). */
+import { isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BackupRestoreRequest } from '../../api/daemon.js';
+import { HozironError } from '../../errors.js';
 import type { BackupRunner } from '../backup-runner.js';
 import type { DaemonContext } from '../context.js';
 import { restoreLive } from '../live-restore.js';
@@ -23,14 +25,25 @@ export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) 
               dry_run: { type: 'boolean' },
               verify: { type: 'boolean' },
               checksum: checksumSchema,
+              identity_file: fileSchema,
             },
             additionalProperties: false,
           },
         },
       },
-      // A local credential (the home's owner on this host: a CLI restore) may name any archive file.
-      async (request) =>
-        restoreLive(ctx, runner, scheduler, request.body, actorOf(request), { anyPath: request.apiKey?.id === LOCAL_KEY_ID }),
+      // A local credential (the home's owner on this host: a CLI restore) may name any archive
+      // file, and an identity file to decrypt it with; nobody else may name an identity file.
+      async (request) => {
+        const local = request.apiKey?.id === LOCAL_KEY_ID;
+        const identityFile = request.body?.identity_file;
+        if (identityFile !== undefined && !local) {
+          throw new HozironError('bad_request', '"identity_file" is only accepted from a CLI restore on this host');
+        }
+        if (identityFile !== undefined && !isAbsolute(identityFile)) {
+          throw new HozironError('bad_request', '"identity_file" must be an absolute path');
+        }
+        return restoreLive(ctx, runner, scheduler, request.body, actorOf(request), { anyPath: local });
+      },
     );
   };
 }

@@ -115,7 +115,10 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
         },
       },
       async (request): Promise<VerifyReport> =>
-        verifyBackup(ctx.home, ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {}), { checksum: request.body?.checksum }),
+        verifyBackup(ctx.home, ctx.cfg, await resolveSource(ctx.cfg, request.body ?? {}), {
+          checksum: request.body?.checksum,
+          onWarning: (m) => ctx.log.warn(`verify: ${m}`),
+        }),
     );
   };
 }

@@ -1,0 +1,225 @@
+/**
+ * The one face of encryption for the archive writer and reader: an age v1 file
+ * (age-encryption.org/v1, X25519 recipients) whose plaintext is a format-1 tar.gz.
+ *
+ * - `encryptAge` turns a plaintext byte sequence into an age file (header, 16-byte nonce,
+ *   STREAM payload) as it flows; nothing is buffered beyond one 64 KiB chunk.
+ * - `AgeDecrypter` is the reverse as a Transform: it parses and authenticates the header
+ *   (the file key must come from one of the identities and the header MAC must verify),
+ *   then emits plaintext chunk by chunk, each only after its tag verified. A wrong identity,
+ *   a damaged header, a damaged or missing chunk, or bytes after the final chunk are each
+ *   one `HozironError` naming the file, never the key.
+ * - `ScratchCipher` seals the writer's temporary body under an ephemeral AES-256-GCM key
+ *   that exists only in this process's memory: the body is unreadable on disk, and a dead
+ *   process's leftover body is unreadable forever.
+ *
+ * Invariant: no plaintext byte of an encrypted archive reaches a file through this module.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { HozironError } from '../errors.js';
+import { AGE_MAGIC, HeaderError, encodeHeader, parseHeader, payloadKey, unwrapFileKey, type ParsedHeader } from './age-header.js';
+import type { Identity, Recipient } from './keys.js';
+import { StreamError, StreamOpener, StreamSealer } from './stream.js';
+
+const NONCE = 16;
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/** An encrypted archive's name ends in this (`….tar.gz.age`), and only an encrypted one's. */
+const AGE_SUFFIX = '.age';
+
+export function isAgeName(path: string): boolean {
+  return path.endsWith(AGE_SUFFIX);
+}
+
+/** Whether the first bytes of a file are an age v1 header's. */
+export function startsLikeAge(head: Buffer): boolean {
+  return head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC);
+}
+
+/** An age file of `plaintext` for `recipients` (at least one), produced as it is read. */
+export async function* encryptAge(plaintext: AsyncIterable<Buffer>, recipients: readonly Recipient[]): AsyncGenerator<Buffer> {
+  if (recipients.length === 0) throw new HozironError('internal', 'encryptAge without recipients');
+  const fileKey = randomBytes(16);
+  const nonce = randomBytes(NONCE);
+  const sealer = new StreamSealer(payloadKey(fileKey, nonce));
+  yield Buffer.concat([encodeHeader(fileKey, recipients), nonce]);
+  fileKey.fill(0);
+  for await (const chunk of plaintext) {
+    const sealed = sealer.update(chunk);
+    if (sealed.length > 0) yield sealed;
+  }
+  yield sealer.final();
+}
+
+function headerRefusal(source: string, err: HeaderError, head: Buffer): HozironError {
+  const plain = head.subarray(0, 2).equals(GZIP_MAGIC) ? ' (it is a plain gzip file, not encrypted)' : '';
+  return new HozironError('archive_invalid', `${source}: not a valid age-encrypted archive: ${err.message}${plain}`);
+}
+
+/** age file in, verified plaintext out (see the module header). */
+export class AgeDecrypter extends Transform {
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private opener: StreamOpener | undefined;
+  /** Plaintext bytes emitted so far. */
+  plainBytes = 0;
+
+  constructor(
+    private readonly identities: readonly Identity[],
+    private readonly source: string,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  private fail(err: unknown): Error {
+    if (err instanceof StreamError)
+      return new HozironError('archive_invalid', `${this.source}: the encrypted payload is damaged: ${err.message}`);
+    if (err instanceof HeaderError) return headerRefusal(this.source, err, Buffer.concat(this.head));
+    return err as Error;
+  }
+
+  private emitPlain(plain: Buffer): void {
+    if (plain.length === 0) return;
+    this.plainBytes += plain.length;
+    this.push(plain);
+  }
+
+  /** Read the header and nonce from what has arrived; returns true once the payload starts. */
+  private startPayload(): boolean {
+    const buf = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
+    this.head = [buf];
+    const header = parseHeader(buf);
+    if (!header || buf.length < header.length + NONCE) return false;
+    const fileKey = this.fileKey(header);
+    const nonce = buf.subarray(header.length, header.length + NONCE);
+    this.opener = new StreamOpener(payloadKey(fileKey, nonce));
+    fileKey.fill(0);
+    this.head = [];
+    this.emitPlain(this.opener.update(buf.subarray(header.length + NONCE)));
+    return true;
+  }
+
+  private fileKey(header: ParsedHeader): Buffer {
+    const result = unwrapFileKey(header, this.identities);
+    if ('fileKey' in result) return result.fileKey;
+    if (result.failure === 'bad_mac')
+      throw new HozironError('archive_invalid', `${this.source}: the age header is damaged (its MAC does not verify)`);
+    throw new HozironError(
+      'identity_mismatch',
+      `${this.source}: no identity given can decrypt it (it was encrypted to other recipients, or its header is damaged)`,
+      'use the identity file of one of the recipients the archive was encrypted to',
+    );
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      if (this.opener) this.emitPlain(this.opener.update(chunk));
+      else {
+        this.head.push(chunk);
+        this.headLength += chunk.length;
+        this.startPayload();
+      }
+      cb();
+    } catch (err) {
+      cb(this.fail(err));
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      if (!this.opener && !this.startPayload()) {
+        const empty = this.headLength === 0;
+        throw new HozironError(
+          'archive_invalid',
+          `${this.source}: not a valid age-encrypted archive: ${empty ? 'the file is empty' : 'it ends inside the age header'}`,
+        );
+      }
+      this.emitPlain(this.opener!.final());
+      cb();
+    } catch (err) {
+      cb(this.fail(err));
+    }
+  }
+}
+
+export interface AgeHeaderSummary {
+  /** Recipient stanzas by type, e.g. { X25519: 2 }. */
+  stanzas: Record<string, number>;
+}
+
+/**
+ * Check the structure of an age file's header without any key (the MAC needs the file key,
+ * so it is not checked): what a verify without an identity can say.
+ */
+export async function inspectAgeHeader(path: string): Promise<AgeHeaderSummary> {
+  const handle = await fs.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+      length += bytesRead;
+      let header: ParsedHeader | undefined;
+      try {
+        header = parseHeader(buf.subarray(0, length));
+      } catch (err) {
+        if (err instanceof HeaderError) throw headerRefusal(path, err, buf.subarray(0, length));
+        throw err;
+      }
+      if (header) {
+        const stanzas: Record<string, number> = {};
+        for (const s of header.stanzas) stanzas[s.args[0]!] = (stanzas[s.args[0]!] ?? 0) + 1;
+        return { stanzas };
+      }
+      if (bytesRead === 0 || length === buf.length)
+        throw new HozironError('archive_invalid', `${path}: not a valid age-encrypted archive: it ends inside the age header`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * An ephemeral key for a temporary file: sealed on the way out, opened on the way back, by
+ * this object only. The key is never written anywhere.
+ */
+export class ScratchCipher {
+  private readonly key = randomBytes(32);
+
+  /** Plaintext in, sealed scratch bytes out. */
+  sealer(): Transform {
+    const sealer = new StreamSealer(this.key, 'aes-256-gcm');
+    return new Transform({
+      highWaterMark: 1 << 20,
+      transform(chunk: Buffer, _enc, cb) {
+        const out = sealer.update(chunk);
+        cb(null, out.length > 0 ? out : undefined);
+      },
+      flush(cb) {
+        cb(null, sealer.final());
+      },
+    });
+  }
+
+  /** The sealed scratch bytes of `source` back as plaintext, each chunk verified. */
+  async *open(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const opener = new StreamOpener(this.key, 'aes-256-gcm');
+    try {
+      for await (const chunk of source) {
+        const plain = opener.update(chunk);
+        if (plain.length > 0) yield plain;
+      }
+      yield opener.final();
+    } catch (err) {
+      if (err instanceof StreamError) throw new HozironError('io', `the temporary archive body was damaged on disk: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** Forget the key (the temporary file becomes unreadable). */
+  destroy(): void {
+    this.key.fill(0);
+  }
+}
