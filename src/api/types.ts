@@ -53,3 +53,30 @@ export interface ApiError {
   /** `remedy`: the stable key of what the caller can do (src/errors.ts), for clients that phrase it themselves. */
   error: { code: string; message: string; hint?: string; remedy?: string };
 }
+
+/** `backup verify --json` and `POST /v1/backup/verify`: what was checked and how. */
+export interface VerifyReport {
+  ok: true;
+  id: string;
+  path: string;
+  checksum: string;
+  /** True only when the archive matched a checksum recorded elsewhere (sidecar or operator). */
+  checksum_verified: boolean;
+  /** What the checksum was compared with; `none`: no recorded checksum (every entry still checked). */
+  checksum_source: ChecksumSource;
+  scope: string;
+  files: number;
+  dirs: number;
+  unpacked_bytes: number;
+  databases_checked: string[];
+  audit_head: { seq: number; hash: string } | null;
+  verified_at: string;
+  /** What could not be done but does not make the archive unsound (e.g. recording the result). */
+  warnings: string[];
+  /** An age-encrypted archive. */
+  encrypted?: boolean;
+  /** Encrypted, without an identity: how many recipient stanzas its header holds. */
+  recipients?: number;
+  /** Encrypted, without an identity: what could not be checked (the rest was). */
+  unchecked?: string[];
+}

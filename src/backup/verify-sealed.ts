@@ -9,29 +9,10 @@ import { inspectAgeHeader } from '../crypto/age.js';
 import { HozironError } from '../errors.js';
 import { sha256File, type CatalogEntry } from './catalog.js';
 import type { ExpectedChecksum } from './sidecars.js';
-import type { ChecksumSource } from '../api/types.js';
-import type { AuditHead } from '../stores/audit.js';
+import type { VerifyReport } from '../api/types.js';
 
-/** The shape of verify.ts's `VerifyReport` for this case (kept apart to avoid an import cycle). */
-interface SealedReport {
-  ok: true;
-  id: string;
-  path: string;
-  checksum: string;
-  checksum_verified: boolean;
-  checksum_source: ChecksumSource;
-  scope: string;
-  files: number;
-  dirs: number;
-  unpacked_bytes: number;
-  databases_checked: string[];
-  audit_head: AuditHead | null;
-  verified_at: string;
-  warnings: string[];
-  encrypted: true;
-  recipients: number;
-  unchecked: string[];
-}
+/** A verify report of a sealed archive: the encryption fields are always there. */
+type SealedReport = VerifyReport & { encrypted: true; recipients: number; unchecked: string[] };
 
 /** What a verify without an identity cannot check. */
 const UNCHECKED_WITHOUT_IDENTITY = [

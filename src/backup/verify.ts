@@ -24,7 +24,6 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { ChecksumSource } from '../api/types.js';
 import { readArchive, type EntrySink } from '../archive/reader.js';
 import type { Manifest, ManifestFile } from '../archive/manifest.js';
 import { HozironError, withIoContext } from '../errors.js';
@@ -32,7 +31,6 @@ import type { LoadedConfig } from '../home/config.js';
 import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { isAgeName } from '../crypto/age.js';
 import type { Identity } from '../crypto/keys.js';
-import type { AuditHead } from '../stores/audit.js';
 import { loadIdentities } from './archive-keys.js';
 import { findCatalogEntry, isInStorage } from './catalog.js';
 import { checkDatabaseInWorker } from './db-check.js';
@@ -41,32 +39,7 @@ import { checkArchivedConfig, checkDatabaseSchema, checkManifestRestorable } fro
 import { expectedChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
 import { StageWriter } from './stage-writer.js';
 import { verifySealedArchive } from './verify-sealed.js';
-
-export interface VerifyReport {
-  ok: true;
-  id: string;
-  path: string;
-  checksum: string;
-  /** True only when the archive matched a checksum recorded elsewhere (sidecar or operator). */
-  checksum_verified: boolean;
-  /** What the checksum was compared with; `none`: no recorded checksum (every entry still checked). */
-  checksum_source: ChecksumSource;
-  scope: string;
-  files: number;
-  dirs: number;
-  unpacked_bytes: number;
-  databases_checked: string[];
-  audit_head: AuditHead | null;
-  verified_at: string;
-  /** What could not be done but does not make the archive unsound (e.g. recording the result). */
-  warnings: string[];
-  /** An age-encrypted archive. */
-  encrypted?: boolean;
-  /** Encrypted, without an identity: how many recipient stanzas its header holds. */
-  recipients?: number;
-  /** Encrypted, without an identity: what could not be checked (the rest was). */
-  unchecked?: string[];
-}
+import type { VerifyReport } from '../api/types.js';
 
 export interface VerifyOptions {
   /** `sha256:<hex>` the operator vouches for; else the `.sha256` sidecar, if any. */

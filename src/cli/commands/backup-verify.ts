@@ -6,7 +6,7 @@ import { cliHint } from '../hints.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
-import type { VerifyReport } from '../../backup/verify.js';
+import type { VerifyReport } from '../../api/types.js';
 
 const CHECKSUM_WORDS: Record<VerifyReport['checksum_source'], string> = {
   sidecar: 'matches its .sha256',

@@ -13,7 +13,8 @@ import { deleteBackup } from '../../backup/retention.js';
 import type { BackupRunner } from '../backup-runner.js';
 import type { DaemonContext } from '../context.js';
 import type { BackupScheduler } from '../scheduler.js';
-import { verifyBackup, type VerifyReport } from '../../backup/verify.js';
+import type { VerifyReport } from '../../api/types.js';
+import { verifyBackup } from '../../backup/verify.js';
 import { resolveSource } from '../archive-source.js';
 import { checkStorage } from '../../backup/storage-check.js';
 
