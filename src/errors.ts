@@ -45,6 +45,7 @@ export type Remedy =
   | 'list_keys' // no API key with that id
   | 'skip_checksum' // no .sha256 sidecar to verify the archive against
   | 'give_identity' // an encrypted archive needs an identity file to be read
+  | 'give_passphrase' // a passphrase-encrypted archive (age -p) needs its passphrase
   | 'stop_daemon' // a restore refused while the daemon runs
   | 'daemon_owns_home' // a second daemon refused: one already runs on this home
   | 'wait_for_stop' // the daemon did not exit in time (details: pid, log)

@@ -77,6 +77,8 @@ export interface VerifyReport {
   encrypted?: boolean;
   /** Encrypted, without an identity: how many recipient stanzas its header holds. */
   recipients?: number;
+  /** Encrypted, without an identity: true when its one stanza is a passphrase's (scrypt, `age -p`). */
+  passphrase?: boolean;
   /** Encrypted, without an identity: what could not be checked (the rest was). */
   unchecked?: string[];
 }

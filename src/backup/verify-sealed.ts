@@ -1,7 +1,7 @@
 /**
  * `backup verify` of an encrypted archive without an identity: what can be proved without
  * the key. The whole file's SHA-256 against the one recorded when it was made, and the age
- * header's structure (version, stanzas, MAC line). The header MAC, the payload and
+ * header's structure (version, stanzas, MAC line; whether it is a passphrase's). The header MAC, the payload and
  * everything inside need the file key; the report lists them as not checked, and
  * `last_verified_at` is not set. Reads only; writes nothing.
  */
@@ -12,7 +12,7 @@ import type { ExpectedChecksum } from './sidecars.js';
 import type { VerifyReport } from '../api/types.js';
 
 /** A verify report of a sealed archive: the encryption fields are always there. */
-type SealedReport = VerifyReport & { encrypted: true; recipients: number; unchecked: string[] };
+type SealedReport = VerifyReport & { encrypted: true; recipients: number; passphrase: boolean; unchecked: string[] };
 
 /** What a verify without an identity cannot check. */
 const UNCHECKED_WITHOUT_IDENTITY = [
@@ -52,6 +52,7 @@ export async function verifySealedArchive(entry: CatalogEntry, expected: Expecte
     warnings: [],
     encrypted: true,
     recipients: Object.values(header.stanzas).reduce((a, b) => a + b, 0),
+    passphrase: header.stanzas.scrypt !== undefined,
     unchecked: UNCHECKED_WITHOUT_IDENTITY,
   };
 }

@@ -15,7 +15,9 @@ const CLI_REMEDIES: Record<Remedy, (d: Details) => string> = {
   list_keys: () => 'see `hoziron key list`',
   skip_checksum: () =>
     'pass --checksum sha256:<hex> with the checksum published where the archive came from, or --no-verify to skip the whole-archive checksum (every entry is still checked)',
-  give_identity: () => 'pass --identity FILE, set HOZIRON_BACKUP_IDENTITY, or set [backup.encryption] identity_file',
+  give_identity: () =>
+    'pass --identity FILE, set HOZIRON_BACKUP_IDENTITY, or set [backup.encryption] identity_file (an archive made with a passphrase: --passphrase)',
+  give_passphrase: () => 'pass --passphrase (asked on the terminal, or read from HOZIRON_BACKUP_PASSPHRASE) or --passphrase-file FILE',
   stop_daemon: () => 'run the restore again (with the daemon running it goes through the daemon), or `hoziron stop` first',
   daemon_owns_home: () => 'stop it with `hoziron stop`, or use another --home',
   wait_for_stop: (d) => `see ${d.log}; wait longer with --timeout, or ${d.last_resort ?? `kill -9 ${d.pid} as a last resort`}`,

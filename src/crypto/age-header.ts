@@ -5,10 +5,12 @@
  * secret, salt = ephemeral share ‖ recipient, info "age-encryption.org/v1/X25519"), body =
  * ChaCha20-Poly1305(wrap key, zero nonce, file key). The header MAC is HMAC-SHA-256 under
  * HKDF(file key, empty salt, "header") over the header up to and including `---`.
- * Other stanza types (scrypt, plugins) are parsed and skipped, as the spec requires.
+ * The scrypt stanza (a passphrase, `age -p`) is in passphrase.ts; it must be the only stanza
+ * of its header. Other stanza types (plugins) are parsed and skipped, as the spec requires.
  */
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { publicKeyObject, type Identity, type Recipient } from './keys.js';
+import { publicKeyObject, type Identity, type Recipient, type ScryptIdentity, type X25519Identity, type X25519Recipient } from './keys.js';
+import { DEFAULT_LOG_N, newScryptSalt, parseScryptArgs, scryptWrapKey, ScryptStanzaError, type Passphrase } from './passphrase.js';
 
 const VERSION_LINE = 'age-encryption.org/v1';
 export const AGE_MAGIC = Buffer.from(`${VERSION_LINE}\n`);
@@ -73,7 +75,7 @@ function unaead(key: Buffer, sealed: Buffer): Buffer | undefined {
 }
 
 /** The X25519 stanza that wraps `fileKey` for `recipient`, with a fresh ephemeral key. */
-function wrapX25519(fileKey: Buffer, recipient: Recipient): Stanza {
+function wrapX25519(fileKey: Buffer, recipient: X25519Recipient): Stanza {
   const eph = generateKeyPairSync('x25519');
   const share = eph.publicKey.export({ format: 'der', type: 'spki' }).subarray(12);
   const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: publicKeyObject(recipient.publicKey) });
@@ -82,7 +84,7 @@ function wrapX25519(fileKey: Buffer, recipient: Recipient): Stanza {
 }
 
 /** The file key from an X25519 stanza if `identity` opens it; undefined if not addressed to it. */
-function unwrapX25519(stanza: Stanza, identity: Identity): Buffer | undefined {
+function unwrapX25519(stanza: Stanza, identity: X25519Identity): Buffer | undefined {
   if (stanza.args[0] !== 'X25519') return undefined;
   if (stanza.args.length !== 2) throw new HeaderError('an X25519 stanza does not have exactly two arguments');
   const share = fromB64(stanza.args[1]!, 'an X25519 ephemeral share');
@@ -99,6 +101,27 @@ function unwrapX25519(stanza: Stanza, identity: Identity): Buffer | undefined {
   return unaead(wrapKey, stanza.body);
 }
 
+/** The scrypt stanza that wraps `fileKey` under `passphrase`, with a fresh salt. */
+async function wrapScrypt(fileKey: Buffer, passphrase: Passphrase): Promise<Stanza> {
+  const salt = newScryptSalt();
+  const wrapKey = await scryptWrapKey(passphrase, salt, DEFAULT_LOG_N);
+  return { args: ['scrypt', b64(salt), String(DEFAULT_LOG_N)], body: aead(wrapKey, fileKey) };
+}
+
+/** The file key from the scrypt stanza under `identity`'s passphrase; undefined if it does not open. */
+async function unwrapScrypt(stanza: Stanza, identity: ScryptIdentity): Promise<Buffer | undefined> {
+  let salt: Buffer;
+  let logN: number;
+  try {
+    ({ salt, logN } = parseScryptArgs(stanza.args.slice(1), (text) => fromB64(text, 'an scrypt stanza salt')));
+  } catch (err) {
+    if (err instanceof ScryptStanzaError) throw new HeaderError(err.message);
+    throw err;
+  }
+  if (stanza.body.length !== 32) throw new HeaderError('an scrypt stanza body is not 32 bytes');
+  return unaead(await scryptWrapKey(identity.passphrase, salt, logN), stanza.body);
+}
+
 function encodeStanza(s: Stanza): string {
   const body = b64(s.body);
   const lines: string[] = [];
@@ -108,9 +131,20 @@ function encodeStanza(s: Stanza): string {
   return `-> ${s.args.join(' ')}\n${lines.join('\n')}\n`;
 }
 
-/** The header that gives `fileKey` to each recipient. */
-export function encodeHeader(fileKey: Buffer, recipients: readonly Recipient[]): Buffer {
-  const text = `${VERSION_LINE}\n${recipients.map((r) => encodeStanza(wrapX25519(fileKey, r))).join('')}---`;
+/** The header that gives `fileKey` to each recipient (a passphrase only alone, as age requires). */
+export async function encodeHeader(fileKey: Buffer, recipients: readonly Recipient[]): Promise<Buffer> {
+  const only = recipients[0];
+  let stanzas: Stanza[];
+  if (only?.type === 'scrypt') {
+    if (recipients.length !== 1) throw new Error('a passphrase must be the only recipient of an age file');
+    stanzas = [await wrapScrypt(fileKey, only.passphrase)];
+  } else {
+    stanzas = recipients.map((r) => {
+      if (r.type === 'scrypt') throw new Error('a passphrase must be the only recipient of an age file');
+      return wrapX25519(fileKey, r);
+    });
+  }
+  const text = `${VERSION_LINE}\n${stanzas.map(encodeStanza).join('')}---`;
   const macInput = Buffer.from(text);
   return Buffer.concat([macInput, Buffer.from(` ${b64(headerMac(fileKey, macInput))}\n`)]);
 }
@@ -176,16 +210,34 @@ function parseHeaderPrefix(buf: Buffer): ParsedHeader | undefined {
   }
 }
 
-export type Unwrapped = { fileKey: Buffer } | { failure: 'no_match' | 'bad_mac' };
+/**
+ * Why no file key came out: no identity matched (`no_match`), the MAC failed (`bad_mac`), the
+ * passphrase did not open the scrypt stanza (`wrong_passphrase`), or the kinds differ: a
+ * passphrase file and only X25519 identities (`needs_passphrase`), or the reverse (`needs_identity`).
+ */
+type UnwrapFailure = 'no_match' | 'bad_mac' | 'wrong_passphrase' | 'needs_passphrase' | 'needs_identity';
+export type Unwrapped = { fileKey: Buffer } | { failure: UnwrapFailure };
 
 /**
  * The file key, if one of `identities` opens a stanza and the header MAC verifies under it.
- * Stanzas that are not X25519 are skipped.
+ * An scrypt stanza is opened only by a passphrase, and only when it is the header's one
+ * stanza; other stanza types are skipped.
  */
-export function unwrapFileKey(header: ParsedHeader, identities: readonly Identity[]): Unwrapped {
+export async function unwrapFileKey(header: ParsedHeader, identities: readonly Identity[]): Promise<Unwrapped> {
+  const scrypt = header.stanzas.filter((s) => s.args[0] === 'scrypt');
+  if (scrypt.length > 0 && header.stanzas.length !== 1)
+    throw new HeaderError('an scrypt (passphrase) stanza is not the only stanza of the header');
+  const passphrases = identities.filter((i) => i.type === 'scrypt');
+  if (scrypt.length > 0 && passphrases.length === 0) return { failure: 'needs_passphrase' };
+  if (scrypt.length === 0 && passphrases.length === identities.length) return { failure: 'needs_identity' };
   for (const identity of identities) {
     for (const stanza of header.stanzas) {
-      const fileKey = unwrapX25519(stanza, identity);
+      let fileKey: Buffer | undefined;
+      if (identity.type === 'scrypt') {
+        if (stanza.args[0] !== 'scrypt') continue;
+        fileKey = await unwrapScrypt(stanza, identity);
+        if (!fileKey) return { failure: 'wrong_passphrase' };
+      } else fileKey = unwrapX25519(stanza, identity);
       if (!fileKey) continue;
       if (fileKey.length !== 16) throw new HeaderError('a stanza holds a file key of the wrong size');
       const expected = headerMac(fileKey, header.macInput);

@@ -44,7 +44,7 @@ export async function* encryptAge(plaintext: AsyncIterable<Buffer>, recipients: 
   const fileKey = randomBytes(16);
   const nonce = randomBytes(NONCE);
   const sealer = new StreamSealer(payloadKey(fileKey, nonce));
-  yield Buffer.concat([encodeHeader(fileKey, recipients), nonce]);
+  yield Buffer.concat([await encodeHeader(fileKey, recipients), nonce]);
   fileKey.fill(0);
   for await (const chunk of plaintext) {
     const sealed = sealer.update(chunk);
@@ -86,13 +86,13 @@ export class AgeDecrypter extends Transform {
     this.push(plain);
   }
 
-  /** Read the header and nonce from what has arrived; returns true once the payload starts. */
-  private startPayload(): boolean {
+  /** Read the header and nonce from what has arrived; resolves true once the payload starts. */
+  private async startPayload(): Promise<boolean> {
     const buf = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
     this.head = [buf];
     const header = parseHeader(buf);
     if (!header || buf.length < header.length + NONCE) return false;
-    const fileKey = this.fileKey(header);
+    const fileKey = await this.fileKey(header);
     const nonce = buf.subarray(header.length, header.length + NONCE);
     this.opener = new StreamOpener(payloadKey(fileKey, nonce));
     fileKey.fill(0);
@@ -101,35 +101,59 @@ export class AgeDecrypter extends Transform {
     return true;
   }
 
-  private fileKey(header: ParsedHeader): Buffer {
-    const result = unwrapFileKey(header, this.identities);
+  private async fileKey(header: ParsedHeader): Promise<Buffer> {
+    const result = await unwrapFileKey(header, this.identities);
     if ('fileKey' in result) return result.fileKey;
-    if (result.failure === 'bad_mac')
-      throw new HozironError('archive_invalid', `${this.source}: the age header is damaged (its MAC does not verify)`);
-    throw new HozironError(
-      'identity_mismatch',
-      `${this.source}: no identity given can decrypt it (it was encrypted to other recipients, or its header is damaged)`,
-      'use the identity file of one of the recipients the archive was encrypted to',
-    );
+    switch (result.failure) {
+      case 'bad_mac':
+        throw new HozironError('archive_invalid', `${this.source}: the age header is damaged (its MAC does not verify)`);
+      case 'wrong_passphrase':
+        throw new HozironError(
+          'identity_mismatch',
+          `${this.source}: the passphrase given does not decrypt it (a wrong passphrase, or its header is damaged)`,
+        );
+      case 'needs_passphrase':
+        throw new HozironError('identity_required', `${this.source} is encrypted with a passphrase and none was given`, undefined, {
+          remedy: 'give_passphrase',
+        });
+      case 'needs_identity':
+        throw new HozironError(
+          'identity_required',
+          `${this.source} is encrypted to age recipients, not with a passphrase: it needs an identity file`,
+          undefined,
+          { remedy: 'give_identity' },
+        );
+      default:
+        throw new HozironError(
+          'identity_mismatch',
+          `${this.source}: no identity given can decrypt it (it was encrypted to other recipients, or its header is damaged)`,
+          'use the identity file of one of the recipients the archive was encrypted to',
+        );
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      if (this.opener) this.emitPlain(this.opener.update(chunk));
-      else {
-        this.head.push(chunk);
-        this.headLength += chunk.length;
-        this.startPayload();
+      if (this.opener) {
+        this.emitPlain(this.opener.update(chunk));
+        cb();
+        return;
       }
-      cb();
     } catch (err) {
       cb(this.fail(err));
+      return;
     }
+    this.head.push(chunk);
+    this.headLength += chunk.length;
+    this.startPayload().then(
+      () => cb(),
+      (err: unknown) => cb(this.fail(err)),
+    );
   }
 
   override _flush(cb: TransformCallback): void {
-    try {
-      if (!this.opener && !this.startPayload()) {
+    const finish = async () => {
+      if (!this.opener && !(await this.startPayload())) {
         const empty = this.headLength === 0;
         throw new HozironError(
           'archive_invalid',
@@ -137,10 +161,11 @@ export class AgeDecrypter extends Transform {
         );
       }
       this.emitPlain(this.opener!.final());
-      cb();
-    } catch (err) {
-      cb(this.fail(err));
-    }
+    };
+    finish().then(
+      () => cb(),
+      (err: unknown) => cb(this.fail(err)),
+    );
   }
 }
 

@@ -10,6 +10,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { promises as fs } from 'node:fs';
 import { bech32 } from 'bech32';
 import { HozironError, errnoCode } from '../errors.js';
+import type { Passphrase } from './passphrase.js';
 
 const RECIPIENT_HRP = 'age';
 const IDENTITY_HRP = 'age-secret-key-';
@@ -19,16 +20,34 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 /** A public X25519 recipient. */
-export interface Recipient {
+export interface X25519Recipient {
+  readonly type: 'X25519';
   readonly text: string;
   readonly publicKey: Buffer;
 }
 
+/** A passphrase to encrypt to (age's scrypt recipient): then the only recipient of the file. */
+interface ScryptRecipient {
+  readonly type: 'scrypt';
+  readonly passphrase: Passphrase;
+}
+
+export type Recipient = X25519Recipient | ScryptRecipient;
+
 /** A secret X25519 identity: the key object and its public half (no secret bytes kept). */
-export interface Identity {
+export interface X25519Identity {
+  readonly type: 'X25519';
   readonly privateKey: KeyObject;
   readonly publicKey: Buffer;
 }
+
+/** A passphrase to decrypt with (age's scrypt identity). */
+export interface ScryptIdentity {
+  readonly type: 'scrypt';
+  readonly passphrase: Passphrase;
+}
+
+export type Identity = X25519Identity | ScryptIdentity;
 
 function rawPublicKey(key: KeyObject): Buffer {
   return key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
@@ -56,21 +75,21 @@ export function looksSecret(text: string): boolean {
 }
 
 /** Parse `age1…`; undefined if it is not an X25519 recipient. */
-export function parseRecipient(text: string): Recipient | undefined {
+export function parseRecipient(text: string): X25519Recipient | undefined {
   const trimmed = text.trim();
   if (trimmed !== trimmed.toLowerCase()) return undefined;
   const publicKey = decodeBech32(trimmed, RECIPIENT_HRP);
-  return publicKey ? { text: trimmed, publicKey } : undefined;
+  return publicKey ? { type: 'X25519', text: trimmed, publicKey } : undefined;
 }
 
 /** Parse `AGE-SECRET-KEY-1…`; undefined if it is not an X25519 identity. */
-function parseIdentity(text: string): Identity | undefined {
+function parseIdentity(text: string): X25519Identity | undefined {
   if (text !== text.toUpperCase()) return undefined;
   const secret = decodeBech32(text, IDENTITY_HRP);
   if (!secret) return undefined;
   try {
     const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
-    return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
+    return { type: 'X25519', privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
   } finally {
     secret.fill(0);
   }
@@ -84,8 +103,8 @@ function formatRecipient(publicKey: Buffer): string {
  * Recipients from the text of a recipients file: one per line, blank lines and `#` comments
  * ignored. A bad line is refused naming `where:line`; a secret key is not echoed.
  */
-export function parseRecipientsText(text: string, where: string): Recipient[] {
-  const out: Recipient[] = [];
+export function parseRecipientsText(text: string, where: string): X25519Recipient[] {
+  const out: X25519Recipient[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -104,7 +123,7 @@ export function notARecipient(text: string): string {
 }
 
 export interface LoadedIdentities {
-  identities: Identity[];
+  identities: X25519Identity[];
   /** A problem that does not stop the read (group/other permissions). */
   warning?: string;
 }
@@ -125,7 +144,7 @@ export async function readIdentityFile(path: string): Promise<LoadedIdentities> 
     const why = errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(err) ?? 'error'})`;
     throw new HozironError('identity_required', `the identity file ${path} ${why}`);
   }
-  const identities: Identity[] = [];
+  const identities: X25519Identity[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;

@@ -11,7 +11,8 @@
  *   acknowledges after is in the restored state;
  * - a daemon runs but cannot be reached: refused, nothing changed.
  * An encrypted archive is decrypted with the identity file this CLI resolved, in whichever
- * process restores (the daemon is handed its path, never its contents).
+ * process restores (the daemon is handed its path, never its contents). A passphrase is never
+ * handed to the daemon: a confirmed restore with one is refused while a daemon runs.
  * A dry run changes nothing, so it always runs here; with a daemon running it says that the
  * confirmed restore will go through it.
  */
@@ -80,6 +81,13 @@ async function restoreThroughDaemon(
   cfg: LoadedConfig,
   opts: CliRestoreOptions,
 ): Promise<CliRestoreOutcome> {
+  if (cfg.encryption.passphraseIdentity) {
+    throw new HozironError(
+      'daemon_running',
+      `refusing to restore: the daemon (pid ${daemon.pid}) runs on this home and a passphrase is never handed to it; nothing was changed`,
+      'stop the daemon, then run the restore again',
+    );
+  }
   opts.onDelegate?.(daemon);
   const credential = await mintLocalCredential(home);
   try {

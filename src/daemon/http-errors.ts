@@ -78,6 +78,8 @@ const API_REMEDIES: Record<Remedy, string | undefined> = {
   skip_checksum:
     'send "checksum": "sha256:<hex>" published where the archive came from, or "verify": false to skip the whole-archive checksum (every entry is still checked)',
   give_identity: 'the daemon decrypts with [backup.encryption] identity_file or HOZIRON_BACKUP_IDENTITY only; set one and restart it',
+  give_passphrase:
+    'the daemon never decrypts with a passphrase: an operator verifies or restores such an archive on the host, with the daemon stopped',
   stop_daemon: undefined,
   daemon_owns_home: undefined,
   wait_for_stop: undefined,

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { looksSecret, notARecipient, parseRecipient, parseRecipientsText } from '../crypto/keys.js';
+import type { Passphrase } from '../crypto/passphrase.js';
 import { isAbsolute, resolve } from 'node:path';
 import { Cron } from 'croner';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -93,7 +94,17 @@ interface EncryptionConfig {
   identityFile: string | undefined;
   /** Where `identityFile` came from, for messages. */
   identitySource: string | undefined;
+  /**
+   * A passphrase for one create written to a path given by hand (then its only recipient),
+   * or to decrypt one archive with. Set by a command for itself, never from this file: a
+   * schedule or the daemon never encrypts with a passphrase.
+   */
+  passphraseRecipient?: Passphrase;
+  passphraseIdentity?: Passphrase;
 }
+
+/** Keys refused in `[backup.encryption]`: a passphrase is never configured (see EncryptionConfig). */
+const PASSPHRASE_KEYS = ['passphrase', 'passphrase_file'];
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   server: Object.keys(DEFAULTS.server),
@@ -248,6 +259,16 @@ export function validateConfig(
       ? fromFile
       : parseListen(override, 'HOZIRON_LISTEN', 'set HOZIRON_LISTEN to host:port (for example 0.0.0.0:4200), or unset it');
   const listenSource = override === undefined || override === '' ? 'server.listen' : 'HOZIRON_LISTEN';
+  const encryptionTable = valueAt(doc, ['backup', 'encryption']);
+  for (const key of PASSPHRASE_KEYS) {
+    if (typeof encryptionTable === 'object' && encryptionTable !== null && key in encryptionTable) {
+      throw new HozironError(
+        'config_invalid',
+        `${file}: backup.encryption.${key}: a passphrase is never configured: scheduled and daemon backups encrypt to recipients (age1…) only; a passphrase encrypts only a one-off archive written to a path given by hand`,
+        `remove backup.encryption.${key} from ${file}`,
+      );
+    }
+  }
   const warnings = unknownKeys(doc).map((k) => `${file}: unknown key ${k} is ignored`);
   const encryption = resolveEncryption(config.backup.encryption, file, home, env);
   return { config, storageDir, listen, listenSource, encryption, warnings };

@@ -11,6 +11,7 @@ const REMEDIES = {
   list_keys: true,
   skip_checksum: true,
   give_identity: true,
+  give_passphrase: true,
   stop_daemon: true,
   daemon_owns_home: true,
   wait_for_stop: true,

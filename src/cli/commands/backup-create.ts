@@ -1,8 +1,10 @@
-/** `hoziron backup create [--agents-only] [--output PATH] [--json]`. */
+/** `hoziron backup create [--agents-only] [--output PATH [--passphrase | --passphrase-file FILE]] [--json]`. */
 import type { Command } from 'commander';
+import { HozironError } from '../../errors.js';
 import type { BackupRecord, PruneEntry } from '../../api/types.js';
 import type { App } from '../app.js';
 import { formatBytes } from '../format.js';
+import { commandPassphrase, type PassphraseFlags } from '../passphrase.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
 
@@ -22,10 +24,25 @@ export function registerBackupCreate(program: Command, app: App): void {
     .description('create a backup archive of the home (full, or agents only)')
     .option('--agents-only', 'only data/agents/, data/memory/ and data/hoziron.db')
     .option('--output <path>', 'write the archive to this path (sidecars beside it)')
+    .option(
+      '--passphrase',
+      'with --output: encrypt this one archive with a passphrase instead of the recipients (asked on the terminal, or HOZIRON_BACKUP_PASSPHRASE)',
+    )
+    .option('--passphrase-file <file>', 'like --passphrase, read from the first line of this file')
     .option('--json', 'print the backup record as one JSON document')
-    .action(async (opts: { agentsOnly?: boolean; output?: string; json?: boolean }) => {
-      const { home, cfg } = await app.open();
+    .action(async (opts: { agentsOnly?: boolean; output?: string; json?: boolean } & PassphraseFlags) => {
+      const { home, cfg: loaded } = await app.open();
+      if ((opts.passphrase || opts.passphraseFile !== undefined) && opts.output === undefined) {
+        throw new HozironError(
+          'usage',
+          'a passphrase encrypts only a one-off archive written with --output; backups in the storage path encrypt to the configured recipients',
+          'add --output FILE.tar.gz.age',
+        );
+      }
+      const passphrase = await commandPassphrase(app, opts, true);
       const { createBackup } = await import('../../backup/create.js');
+      const { withPassphraseRecipient } = await import('../../backup/archive-keys.js');
+      const cfg = passphrase ? withPassphraseRecipient(loaded, passphrase) : loaded;
       const progress = await startProgress('Backing up', { json: opts.json, phase: 'snapshot' });
       let record: BackupRecord;
       const pruned: PruneEntry[] = [];

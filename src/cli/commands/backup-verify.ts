@@ -1,11 +1,12 @@
 /** `hoziron backup verify <id|file> [--json]`: every check a restore makes, changing nothing. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { isHozironError } from '../../errors.js';
 import type { App } from '../app.js';
 import { cliHint } from '../hints.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
+import { commandPassphrase, type PassphraseFlags } from '../passphrase.js';
 import type { VerifyReport } from '../../api/types.js';
 
 const CHECKSUM_WORDS: Record<VerifyReport['checksum_source'], string> = {
@@ -21,12 +22,25 @@ export function registerBackupVerify(program: Command, app: App): void {
     .argument('<id|file>', 'backup id (from `backup list`) or archive path')
     .option('--checksum <sha256:hex>', 'compare the archive with this checksum (e.g. published beside a download) instead of its .sha256')
     .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
+    .addOption(
+      new Option(
+        '--passphrase',
+        'decrypt an archive made with a passphrase (age -p): asked on the terminal, or HOZIRON_BACKUP_PASSPHRASE',
+      ).conflicts('identity'),
+    )
+    .addOption(
+      new Option('--passphrase-file <file>', 'like --passphrase, read from the first line of this file').conflicts([
+        'identity',
+        'passphrase',
+      ]),
+    )
     .option('--json', 'print the verification report as one JSON document')
-    .action(async (idOrFile: string, opts: { json?: boolean; checksum?: string; identity?: string }) => {
+    .action(async (idOrFile: string, opts: { json?: boolean; checksum?: string; identity?: string } & PassphraseFlags) => {
       const { home, cfg: loaded } = await app.open();
       const { verifyBackup } = await import('../../backup/verify.js');
-      const { withIdentityFile } = await import('../../backup/archive-keys.js');
-      const cfg = withIdentityFile(loaded, opts.identity);
+      const { withIdentityFile, withPassphraseIdentity } = await import('../../backup/archive-keys.js');
+      const passphrase = await commandPassphrase(app, opts, false);
+      const cfg = passphrase ? withPassphraseIdentity(loaded, passphrase) : withIdentityFile(loaded, opts.identity);
       const progress = await startProgress('Verifying', { json: opts.json, phase: 'verify' });
       try {
         const r = await verifyBackup(home, cfg, idOrFile, {
@@ -41,9 +55,11 @@ export function registerBackupVerify(program: Command, app: App): void {
             `Backup ${r.id} is encrypted; without an identity only its outside was checked.`,
             `  path:      ${r.path}`,
             `  checksum:  ${r.checksum} (${CHECKSUM_WORDS[r.checksum_source]})`,
-            `  header:    a well-formed age v1 header for ${r.recipients} recipient(s)`,
+            r.passphrase
+              ? '  header:    a well-formed age v1 header for a passphrase (scrypt)'
+              : `  header:    a well-formed age v1 header for ${r.recipients} recipient(s)`,
             `  not checked: ${r.unchecked.join(', ')}`,
-            '  (give --identity FILE to check everything)',
+            r.passphrase ? '  (give --passphrase to check everything)' : '  (give --identity FILE to check everything)',
           ]);
         } else {
           app.print([
