@@ -22,8 +22,9 @@ let typedAhead = '';
 function askHidden(prompt: string): Promise<string> {
   const input = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
+    // Raw (and so echo off) before the prompt shows: nothing typed after it can be echoed.
     input.setRawMode(true);
+    process.stderr.write(prompt);
     input.resume();
     let text = '';
     const finish = (err?: Error) => {
