@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupRecord } from '../../src/api/types.js';
 import type { Manifest } from '../../src/archive/manifest.js';
+import { runCliAsync } from '../support/cli.js';
 import { snapshotTree } from '../restore/support/home.js';
 import { createJson, makeHome, sha256, sh, type TestHome } from './helpers.js';
 
@@ -134,6 +135,25 @@ describe('encrypted verify', () => {
     expect(report.databases_checked).toContain('keys.db');
   });
 
+  it('checks the encrypted file against an operator --checksum, with or without an identity', async () => {
+    const right = `sha256:${sha256(encrypted.path)}`;
+    for (const identity of [[], ['--identity', key]]) {
+      const r = await h.cli('backup', 'verify', encrypted.id, '--checksum', right, ...identity, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { checksum_source: string; checksum_verified: boolean; checksum: string };
+      expect(report).toMatchObject({ checksum_source: 'operator', checksum_verified: true, checksum: right });
+    }
+    const summary = readFileSync(`${encrypted.path}.json`, 'utf8');
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    for (const identity of [[], ['--identity', key]]) {
+      const r = await h.cli('backup', 'verify', encrypted.id, '--checksum', wrong, ...identity);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n')[0]).toMatch(/^error: .*\.tar\.gz\.age: checksum mismatch: .*expected 0{64} \(from the checksum given\)$/);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    }
+    expect(readFileSync(`${encrypted.path}.json`, 'utf8')).toBe(summary);
+  }, 60_000);
+
   it('exits 1 on one flipped byte anywhere', async () => {
     const size = statSync(encrypted.path).size;
     for (const at of [40, Math.floor(size / 2), size - 3]) {
@@ -236,6 +256,57 @@ describe('encryption config', () => {
       writeFileSync(path, original);
     }
   });
+
+  it('reads a recipients_file with CRLF line ends and comments', async () => {
+    const second = join(h.dir, 'second.txt');
+    const kg = await h.cli('backup', 'keygen', '--output', second);
+    expect(kg.code, kg.stderr).toBe(0);
+    const file = join(h.dir, 'recipients-crlf.txt');
+    writeFileSync(file, `# operators\r\n${kg.stdout.trim()}\r\n\r\n  # escrow, offline\r\n${recipient}  \r\n`);
+    const path = join(h.home, 'config.toml');
+    const original = readFileSync(path, 'utf8');
+    writeFileSync(
+      path,
+      original
+        .replace(/^recipients = .*$/m, 'recipients = []')
+        .replace(/^recipients_file = .*$/m, `recipients_file = ${JSON.stringify(file)}`),
+    );
+    try {
+      const made = await createJson(h, '--output', join(h.dir, 'crlf.tar.gz.age'));
+      expect(readFileSync(made.path, 'latin1').match(/^-> X25519 /gm)).toHaveLength(2);
+      expect(ageList(made.path, second)[0]).toBe('MANIFEST.json');
+      expect(ageList(made.path, key)[0]).toBe('MANIFEST.json');
+    } finally {
+      writeFileSync(path, original);
+    }
+  }, 60_000);
+
+  it('HOZIRON_BACKUP_IDENTITY: a missing file is refused in one line, a 0644 one is used with a warning', async () => {
+    const env = (path: string) =>
+      runCliAsync(['--home', h.home, 'backup', 'verify', encrypted.id], { env: { HOZIRON_BACKUP_IDENTITY: path } });
+    const missing = await env(join(h.dir, 'no-such-key.txt'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: the identity file .*no-such-key\.txt does not exist\n/);
+    expect(missing.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    const loose = join(h.dir, 'env-loose.txt');
+    copyFileSync(key, loose);
+    chmodSync(loose, 0o644);
+    const warned = await env(loose);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toMatch(/warning: the identity file .*env-loose\.txt is accessible by group or others \(mode 0644\)/);
+    expect(warned.stdout).toMatch(/is sound/);
+    expect(warned.stdout + warned.stderr).not.toMatch(/AGE-SECRET-KEY/);
+  }, 60_000);
+
+  it('refuses an identity file that holds only a comment, in one line', async () => {
+    const commentOnly = join(h.dir, 'comment-only.txt');
+    writeFileSync(commentOnly, '# created: 2026-01-01T00:00:00Z\n', { mode: 0o600 });
+    const before = snapshotTree(h.home);
+    const r = await h.cli('backup', 'restore', encrypted.id, '--confirm', '--identity', commentOnly);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: the identity file .*comment-only\.txt holds no identity\n$/);
+    expect(snapshotTree(h.home)).toEqual(before);
+  }, 60_000);
 
   it('warns about an identity file that group or others can read', async () => {
     const loose = join(h.dir, 'loose.txt');
