@@ -9,7 +9,7 @@
  * of its header. Other stanza types (plugins) are parsed and skipped, as the spec requires.
  */
 import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { publicKeyObject, type Identity, type Recipient, type ScryptIdentity, type X25519Identity, type X25519Recipient } from './keys.js';
+import { publicKeyObject, type Identity, type Recipient, type X25519Identity, type X25519Recipient } from './keys.js';
 import { DEFAULT_LOG_N, newScryptSalt, parseScryptArgs, scryptWrapKey, ScryptStanzaError, type Passphrase } from './passphrase.js';
 
 const VERSION_LINE = 'age-encryption.org/v1';
@@ -108,18 +108,24 @@ async function wrapScrypt(fileKey: Buffer, passphrase: Passphrase): Promise<Stan
   return { args: ['scrypt', b64(salt), String(DEFAULT_LOG_N)], body: aead(wrapKey, fileKey) };
 }
 
-/** The file key from the scrypt stanza under `identity`'s passphrase; undefined if it does not open. */
-async function unwrapScrypt(stanza: Stanza, identity: ScryptIdentity): Promise<Buffer | undefined> {
-  let salt: Buffer;
-  let logN: number;
+/** The salt and work factor of a header's scrypt stanza, if it has one; refuses one that breaks age's rules. */
+function scryptStanza(header: ParsedHeader): { stanza: Stanza; salt: Buffer; logN: number } | undefined {
+  const stanza = header.stanzas.find((s) => s.args[0] === 'scrypt');
+  if (!stanza) return undefined;
+  if (header.stanzas.length !== 1) throw new HeaderError('an scrypt (passphrase) stanza is not the only stanza of the header');
   try {
-    ({ salt, logN } = parseScryptArgs(stanza.args.slice(1), (text) => fromB64(text, 'an scrypt stanza salt')));
+    const { salt, logN } = parseScryptArgs(stanza.args.slice(1), (text) => fromB64(text, 'an scrypt stanza salt'));
+    if (stanza.body.length !== 32) throw new HeaderError('an scrypt stanza body is not 32 bytes');
+    return { stanza, salt, logN };
   } catch (err) {
     if (err instanceof ScryptStanzaError) throw new HeaderError(err.message);
     throw err;
   }
-  if (stanza.body.length !== 32) throw new HeaderError('an scrypt stanza body is not 32 bytes');
-  return unaead(await scryptWrapKey(identity.passphrase, salt, logN), stanza.body);
+}
+
+/** Check a header's stanzas without any key: what a verify without an identity can refuse. */
+export function checkStanzas(header: ParsedHeader): void {
+  scryptStanza(header);
 }
 
 function encodeStanza(s: Stanza): string {
@@ -224,18 +230,17 @@ export type Unwrapped = { fileKey: Buffer } | { failure: UnwrapFailure };
  * stanza; other stanza types are skipped.
  */
 export async function unwrapFileKey(header: ParsedHeader, identities: readonly Identity[]): Promise<Unwrapped> {
-  const scrypt = header.stanzas.filter((s) => s.args[0] === 'scrypt');
-  if (scrypt.length > 0 && header.stanzas.length !== 1)
-    throw new HeaderError('an scrypt (passphrase) stanza is not the only stanza of the header');
+  const scrypt = scryptStanza(header);
   const passphrases = identities.filter((i) => i.type === 'scrypt');
-  if (scrypt.length > 0 && passphrases.length === 0) return { failure: 'needs_passphrase' };
-  if (scrypt.length === 0 && passphrases.length === identities.length) return { failure: 'needs_identity' };
+  if (scrypt && passphrases.length === 0) return { failure: 'needs_passphrase' };
+  if (!scrypt && passphrases.length > 0 && passphrases.length === identities.length) return { failure: 'needs_identity' };
   for (const identity of identities) {
     for (const stanza of header.stanzas) {
       let fileKey: Buffer | undefined;
       if (identity.type === 'scrypt') {
-        if (stanza.args[0] !== 'scrypt') continue;
-        fileKey = await unwrapScrypt(stanza, identity);
+        if (!scrypt) continue;
+        // Only now, with a passphrase given, is the (bounded) work factor spent.
+        fileKey = unaead(await scryptWrapKey(identity.passphrase, scrypt.salt, scrypt.logN), scrypt.stanza.body);
         if (!fileKey) return { failure: 'wrong_passphrase' };
       } else fileKey = unwrapX25519(stanza, identity);
       if (!fileKey) continue;

@@ -19,7 +19,16 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { HozironError } from '../errors.js';
-import { AGE_MAGIC, HeaderError, encodeHeader, parseHeader, payloadKey, unwrapFileKey, type ParsedHeader } from './age-header.js';
+import {
+  AGE_MAGIC,
+  HeaderError,
+  checkStanzas,
+  encodeHeader,
+  parseHeader,
+  payloadKey,
+  unwrapFileKey,
+  type ParsedHeader,
+} from './age-header.js';
 import type { Identity, Recipient } from './keys.js';
 import { StreamError, StreamOpener, StreamSealer } from './stream.js';
 
@@ -194,6 +203,12 @@ export async function inspectAgeHeader(path: string): Promise<AgeHeaderSummary> 
         throw err;
       }
       if (header) {
+        try {
+          checkStanzas(header);
+        } catch (err) {
+          if (err instanceof HeaderError) throw headerRefusal(path, err, buf.subarray(0, length));
+          throw err;
+        }
         const stanzas: Record<string, number> = {};
         for (const s of header.stanzas) stanzas[s.args[0]!] = (stanzas[s.args[0]!] ?? 0) + 1;
         return { stanzas };

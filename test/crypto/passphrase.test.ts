@@ -8,7 +8,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgeDecrypter, encryptAge } from '../../src/crypto/age.js';
+import { AgeDecrypter, encryptAge, inspectAgeHeader } from '../../src/crypto/age.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,15 @@ describe('age passphrase (scrypt) files', () => {
     const mixed = editHeader(file, (h) => h.replace('\n---', `\n${x25519Stanza.slice(0, -1)}\n---`));
     const err = await failure(decrypt(mixed, [scrypt('correct horse')]));
     expect(err.message).toMatch(/an scrypt \(passphrase\) stanza is not the only stanza of the header/);
+    // A verify without any key refuses it too, as it refuses the hostile work factor.
+    const path = join(dir, 'mixed.age');
+    writeFileSync(path, mixed);
+    await expect(inspectAgeHeader(path)).rejects.toThrow(/an scrypt \(passphrase\) stanza is not the only stanza/);
+    writeFileSync(
+      path,
+      editHeader(file, (h) => h.replace(/ 18\n/, ' 30\n')),
+    );
+    await expect(inspectAgeHeader(path)).rejects.toThrow(/work factor is 2\^30/);
   });
 
   it('never encrypts a passphrase beside a recipient', async () => {
