@@ -32,6 +32,15 @@ describe('config validation', () => {
       storage_path: '',
       backup_on_shutdown: false,
       encryption: { recipients: [], recipients_file: '', identity_file: '' },
+      remote: {
+        url: '',
+        endpoint: '',
+        region: 'us-east-1',
+        force_path_style: false,
+        retention: 30,
+        require_encryption: true,
+        object_lock_days: 0,
+      },
     });
     expect(cfg.storageDir).toBe('/srv/hoziron/backups');
     expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 4200 });
