@@ -274,11 +274,13 @@ export function validateConfig(
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = issue.path.map(String).join('.');
-    throw new HozironError(
-      'config_invalid',
-      `${file}: ${key}: expected ${expectation(issue)}, found ${describe(valueAt(doc, issue.path))}`,
-      `fix ${key} in ${file}`,
-    );
+    const value = valueAt(doc, issue.path);
+    // An endpoint with user:password in it holds a credential: named, never repeated.
+    const found =
+      key === 'backup.remote.endpoint' && typeof value === 'string' && value.includes('@')
+        ? 'a URL with a user or password in it (not repeated here)'
+        : describe(value);
+    throw new HozironError('config_invalid', `${file}: ${key}: expected ${expectation(issue)}, found ${found}`, `fix ${key} in ${file}`);
   }
   const config = result.data;
   const storage = config.backup.storage_path;

@@ -269,4 +269,17 @@ describe('pull, delete --remote, and the disaster-recovery drill', () => {
       second.cleanup();
     }
   });
+
+  it('remote retention keeps the newest N of each scope on the remote, and audits each deletion', async () => {
+    const cfg = join(h.home, 'config.toml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/^retention = 30$/m, 'retention = 1'));
+    const newest = await createJson(h);
+    expect(newest.location).toBe('both');
+    const remote = await listRemote(h);
+    expect(remote.filter((r) => r.scope === 'full').map((r) => r.id)).toEqual([newest.id]);
+    const audit = await h.cli('audit', 'tail', '-n', '50', '--json');
+    expect(audit.stdout).toMatch(/older than the newest 1 full backups on the remote/);
+    // Local backups are the local retention's business: still there.
+    expect((await h.cli('backup', 'list', '--json')).stdout).toContain(newest.id);
+  });
 });
