@@ -11,6 +11,7 @@ const LAYERS = [
   ['home', '^src/home/'],
   ['stores', '^src/stores/'],
   ['archive', '^src/archive/'],
+  ['remote', '^src/remote/'],
   ['backup', '^src/backup/'],
   ['operations', '^src/(admin|doctor)/'],
   ['console', '^src/console/'],

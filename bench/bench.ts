@@ -24,6 +24,7 @@ import { benchBackup } from './sections/backup.js';
 import type { BenchContext } from './sections/context.js';
 import { benchDaemon, type DaemonOutcome } from './sections/daemon.js';
 import { benchRestore } from './sections/restore.js';
+import { benchUpload } from './sections/upload.js';
 import { copyTree } from './tree.js';
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -75,6 +76,7 @@ async function main(): Promise<number> {
       daemon = await benchDaemon(ctx, baselineSeconds);
       results.push(daemon.section);
     }
+    if (sections.has('upload')) results.push(await benchUpload(ctx));
   } finally {
     // The scratch copies are large; keep the cached reference home only.
     rmSync(work, { recursive: true, force: true });

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'daemon_unreachable'
   | 'io'
   | 'check_failed' // hoziron doctor found a failing check
+  | 'remote' // the remote (S3) store refused or failed an operation (HTTP 502)
   | 'internal';
 
 /**

@@ -3,7 +3,7 @@
  * by the routes in `src/daemon/routes/`, by the CLI commands that call the daemon and by the
  * tests. Backup records themselves are `BackupRecord` in `./types.ts`.
  */
-import type { BackupRecord } from './types.js';
+import type { BackupRecord, RemoteStatus } from './types.js';
 
 /**
  * Why the daemon is degraded (docs/operations.md#health): a stable `code` for monitoring and a
@@ -15,7 +15,8 @@ export interface HealthReason {
     | 'scheduled_backup_failed' // the last scheduled backup failed, and no backup has succeeded since
     | 'backup_stale' // the newest backup (or, with none, the daemon's start) is older than two schedule periods
     | 'storage_missing' // the backup storage path does not exist
-    | 'storage_unwritable'; // it is not a directory, or a file cannot be created in it
+    | 'storage_unwritable' // it is not a directory, or a file cannot be created in it
+    | 'upload_failed'; // with [backup.remote]: the last upload failed and backups wait to be uploaded
   message: string;
 }
 
@@ -71,6 +72,17 @@ export interface BackupCreateRequest {
 }
 
 /** `POST /v1/backup/verify`: exactly one of id or file. */
+/** `POST /v1/backup/push`: one backup (id or file name) or all that the remote does not hold. */
+export interface BackupPushRequest {
+  id?: string;
+  all?: true;
+}
+
+/** `POST /v1/backup/pull`: a remote backup (id or file name) to download into the storage path. */
+export interface BackupPullRequest {
+  id: string;
+}
+
 export interface BackupVerifyRequest {
   id?: string;
   file?: string;
@@ -108,6 +120,8 @@ export interface BackupStatusResponse {
   last_attempt: BackupAttempt | null;
   /** The last attempt of the schedule (a slot, or a missed slot after a restart). */
   last_scheduled: BackupAttempt | null;
+  /** With `[backup.remote]`: the uploads' state (last attempt and error, pending, next retry); null without. */
+  remote: RemoteStatus | null;
   /**
    * The storage path and what it holds. `ok: false` with `error` when it is missing, not a
    * directory, not writable or cannot be listed (then the counts are null): the route still

@@ -33,6 +33,33 @@ export interface BackupRecord {
   duration_ms?: number;
   /** Added: an age-encrypted archive (`….tar.gz.age`); its contents need an identity to read. */
   encrypted?: boolean;
+  /** Added, with `[backup.remote]`: where the backup is (in the storage path, on the remote, or both). */
+  location?: BackupLocation;
+  /** Added to a create's record with `[backup.remote]`: how its upload went (`error` when it failed). */
+  upload?: { ok: boolean; error?: string };
+}
+
+export type BackupLocation = 'local' | 'remote' | 'both';
+
+/** `backup push` and `POST /v1/backup/push`: what was uploaded, found there already, or failed. */
+export interface PushResult {
+  remote: string;
+  uploaded: string[];
+  already: string[];
+  failed: { file: string; error: string }[];
+}
+
+/** The remote's state (`GET /v1/backup/status` `remote`, `doctor`, metrics): from run/remote-state.json. */
+export interface RemoteStatus {
+  url: string;
+  last_attempt: { at: string; ok: boolean; file: string | null; error: string | null } | null;
+  last_success: { at: string; file: string } | null;
+  /** Consecutive failed attempts; 0 after a success. */
+  failures: number;
+  /** Archives of the storage path whose upload failed and is to be retried. */
+  pending: string[];
+  /** When the daemon retries them (backoff). */
+  next_retry_at: string | null;
 }
 
 /** One archive in a prune's outcome, and why it was deleted, kept or left. */

@@ -40,6 +40,7 @@ import { archiveFile } from './read-file.js';
 import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
 import { checksumSidecar, summarizeManifest, summarySidecar, writeChecksum, writeSummary } from './sidecars.js';
+import { uploadAfterCreate } from './offsite.js';
 import { SnapshotRunner } from './snapshot.js';
 import { ensureStorage } from './storage.js';
 import { exists } from '../fsutil/exists.js';
@@ -375,7 +376,8 @@ export function lockOperation(opts: Pick<CreateOptions, 'kind'>): string {
 
 /** Create one backup archive (see the module header). */
 export async function createBackup(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
-  const run = () => createUnlocked(home, cfg, opts);
+  // The off-host copy runs still under the lock (offsite.ts); it never fails the create.
+  const run = async () => uploadAfterCreate(home, cfg, await createUnlocked(home, cfg, opts), opts);
   if (opts.lockHeld) return run();
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, lockOperation(opts), run);

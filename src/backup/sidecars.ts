@@ -78,6 +78,16 @@ export async function readAnySummary(archive: string): Promise<Summary | undefin
   }
 }
 
+/** A summary's text (e.g. read from the remote), or undefined when it is not one. */
+export function parseSummary(text: string): Summary | undefined {
+  try {
+    const parsed = summarySchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a summary still describes the file: same size and mtime. */
 export function isCurrent(s: Summary, stat: { size: number; mtimeMs: number }): boolean {
   return s.archive.size === stat.size && s.archive.mtime_ms === stat.mtimeMs;

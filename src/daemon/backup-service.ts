@@ -14,19 +14,23 @@ import type { DaemonService } from './daemon.js';
 import { HealthMonitor } from './health-monitor.js';
 import { DaemonMetrics } from './metrics.js';
 import { backupRoutes } from './routes/backup.js';
+import { backupRemoteRoutes } from './routes/backup-remote.js';
 import { registerBackupDownloadRoutes } from './routes/backup-download.js';
 import { restoreRoutes } from './routes/backup-restore.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { RemoteRetry } from './remote-retry.js';
 import { BackupScheduler } from './scheduler.js';
 
 export function createBackupService(): DaemonService {
   let runner: BackupRunner | undefined;
   let scheduler: BackupScheduler | undefined;
   let metrics: DaemonMetrics | undefined;
+  let retry: RemoteRetry | undefined;
   return {
     name: 'backups',
     prepare(ctx: DaemonContext) {
       runner = new BackupRunner(ctx);
+      retry = new RemoteRetry(ctx, runner);
       const clock = clockFromEnv();
       scheduler = new BackupScheduler(ctx, runner, clock);
       const health = new HealthMonitor(ctx, runner, clock);
@@ -34,8 +38,10 @@ export function createBackupService(): DaemonService {
       const backup = backupRoutes(runner, scheduler);
       const restore = restoreRoutes(runner, scheduler);
       const metered = metricsRoutes(() => metrics);
+      const remote = backupRemoteRoutes();
       return (app, c) => {
         backup(app, c);
+        remote(app, c);
         restore(app, c);
         registerBackupDownloadRoutes(app, c);
         metered(app, c);
@@ -52,9 +58,11 @@ export function createBackupService(): DaemonService {
         ctx.log.error(`metrics: ${(err as Error).message}`);
       }
       await scheduler!.start();
+      retry!.start();
     },
     async stop(ctx: DaemonContext) {
       scheduler?.stop();
+      await retry?.stop();
       await runner?.waitIdle();
       if (runner && ctx.cfg.config.backup.backup_on_shutdown) {
         ctx.log.info('backup_on_shutdown: taking a backup before exit');

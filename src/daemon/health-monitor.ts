@@ -15,6 +15,8 @@ import type { HealthReason } from '../api/daemon.js';
 import { listBackups } from '../backup/catalog.js';
 import { describeAge, schedulePeriodMs } from '../backup/schedule-period.js';
 import { checkStorage } from '../backup/storage-check.js';
+import { remoteConfigured } from '../backup/remote-catalog.js';
+import { readRemoteState } from '../backup/remote-state.js';
 import type { BackupRunner } from './backup-runner.js';
 import type { Clock } from './clock.js';
 import type { DaemonContext } from './context.js';
@@ -47,7 +49,20 @@ export class HealthMonitor {
     if (failed) reasons.push(failed);
     const stale = await this.staleness(storage.ok);
     if (stale) reasons.push(stale);
+    const upload = this.failedUpload();
+    if (upload) reasons.push(upload);
     return reasons;
+  }
+
+  /** `upload_failed`: with a remote, the last upload attempt failed (cleared by a later success). */
+  private failedUpload(): HealthReason | undefined {
+    if (!remoteConfigured(this.ctx.cfg)) return undefined;
+    const s = readRemoteState(this.ctx.home);
+    if (!s.last_attempt || s.last_attempt.ok) return undefined;
+    return {
+      code: 'upload_failed',
+      message: `the upload to the remote at ${s.last_attempt.at} failed; ${s.pending.length} backup(s) wait to be uploaded (details: GET /v1/backup/status)`,
+    };
   }
 
   private failedSchedule(): HealthReason | undefined {

@@ -33,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   daemon_unreachable: 502,
   io: 500,
   check_failed: 500,
+  remote: 502,
   internal: 500,
 };
 

@@ -9,6 +9,8 @@
  * nothing to the time until health answers.
  */
 import { promises as fs } from 'node:fs';
+import { remoteConfigured } from '../backup/remote-catalog.js';
+import { readRemoteState } from '../backup/remote-state.js';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackupTrigger } from '../api/daemon.js';
 import { listBackups } from '../backup/catalog.js';
@@ -49,6 +51,10 @@ interface Instruments {
   storageSize: Gauge;
   storageOk: Gauge;
   http: Histogram;
+  remoteOk: Gauge;
+  remoteLastSuccess: Gauge;
+  remotePending: Gauge;
+  remoteLag: Gauge;
 }
 
 async function makeInstruments(): Promise<Instruments> {
@@ -124,6 +130,26 @@ async function makeInstruments(): Promise<Instruments> {
       help: 'Whether the storage path could be listed at this scrape (1) or not (0).',
       registers,
     }),
+    remoteOk: new prom.Gauge({
+      name: 'hoziron_remote_last_upload_success',
+      help: 'With [backup.remote]: whether the last upload attempt succeeded (1) or failed (0).',
+      registers,
+    }),
+    remoteLastSuccess: new prom.Gauge({
+      name: 'hoziron_remote_last_success_timestamp_seconds',
+      help: 'With [backup.remote]: when an upload last succeeded.',
+      registers,
+    }),
+    remotePending: new prom.Gauge({
+      name: 'hoziron_remote_pending_uploads',
+      help: 'With [backup.remote]: backups whose upload failed and waits for a retry.',
+      registers,
+    }),
+    remoteLag: new prom.Gauge({
+      name: 'hoziron_remote_upload_lag_seconds',
+      help: 'With [backup.remote]: while uploads are pending, seconds since the last successful upload (0 when none is pending).',
+      registers,
+    }),
     http: new prom.Histogram({
       name: 'hoziron_http_request_duration_seconds',
       help: 'HTTP request durations by route pattern.',
@@ -165,6 +191,7 @@ export class DaemonMetrics {
   async render(): Promise<string> {
     this.readAudit();
     await this.readStorage();
+    this.readRemote();
     for (const [trigger, ms] of this.lastSuccess) this.m.lastSuccess.set({ trigger }, ms / 1000);
     for (const [trigger, a] of this.lastAttempt) {
       this.m.lastAttemptOk.set({ trigger }, a.ok ? 1 : 0);
@@ -237,6 +264,18 @@ export class DaemonMetrics {
     if (trigger !== 'cli') return;
     this.noteAttempt(trigger, at, true);
     if (sinceStart && typeof e.detail.size_bytes === 'number') this.m.size.observe({ trigger }, e.detail.size_bytes);
+  }
+
+  /** The upload state (run/remote-state.json), only with a remote configured. */
+  private readRemote(): void {
+    if (!remoteConfigured(this.ctx.cfg)) return;
+    const s = readRemoteState(this.ctx.home);
+    if (s.last_attempt) this.m.remoteOk.set(s.last_attempt.ok ? 1 : 0);
+    const last = s.last_success ? Date.parse(s.last_success.at) : undefined;
+    if (last !== undefined) this.m.remoteLastSuccess.set(last / 1000);
+    this.m.remotePending.set(s.pending.length);
+    const since = last ?? this.ctx.startedAt.getTime();
+    this.m.remoteLag.set(s.pending.length > 0 ? Math.max(0, (Date.now() - since) / 1000) : 0);
   }
 
   private async readStorage(): Promise<void> {

@@ -4,6 +4,8 @@
  * Both only read: the pid file, `GET /v1/health`, and the storage directory's listing.
  */
 import { listBackups } from '../backup/catalog.js';
+import { remoteConfigured } from '../backup/remote-catalog.js';
+import { readRemoteState } from '../backup/remote-state.js';
 import { describeAge, schedulePeriodMs } from '../backup/schedule-period.js';
 import { fetchHealth } from '../api/client.js';
 import { readDaemonStatus } from '../home/run.js';
@@ -49,4 +51,31 @@ const backupFreshnessCheck: DoctorCheck = {
   },
 };
 
-export const DAEMON_CHECKS: DoctorCheck[] = [daemonCheck, backupFreshnessCheck];
+/** `[backup.remote]`: how the uploads went (from run/remote-state.json; offline, the store is not asked). No line without a remote. */
+const remoteCheck: DoctorCheck = {
+  name: 'remote',
+  run: ({ home, cfg }) => {
+    if (!cfg || !remoteConfigured(cfg)) return [];
+    const remote = cfg.config.backup.remote;
+    const findings: Finding[] = [];
+    if (remote.require_encryption && cfg.encryption.recipients.length === 0) {
+      findings.push(
+        warn(
+          `${remote.url}: backup.remote.require_encryption is on but no recipient is configured, so every upload is refused; configure [backup.encryption] recipients`,
+        ),
+      );
+    }
+    const s = readRemoteState(home);
+    if (s.last_attempt && !s.last_attempt.ok) {
+      findings.push(
+        warn(
+          `${remote.url}: the last upload (${s.last_attempt.at}) failed: ${s.last_attempt.error ?? 'unknown error'}; ${s.pending.length} backup(s) wait to be uploaded${s.next_retry_at ? `, the daemon retries after ${s.next_retry_at}` : ''} (or run: hoziron backup push --all)`,
+        ),
+      );
+    } else if (s.last_success) findings.push(ok(`${remote.url}: last upload ${s.last_success.file} at ${s.last_success.at}`));
+    else if (findings.length === 0) findings.push(ok(`${remote.url}: configured; nothing uploaded yet`));
+    return findings;
+  },
+};
+
+export const DAEMON_CHECKS: DoctorCheck[] = [daemonCheck, backupFreshnessCheck, remoteCheck];

@@ -42,6 +42,44 @@ const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1
   message: 'host:port',
 });
 
+const REMOTE_DEFAULTS = {
+  url: '',
+  endpoint: '',
+  region: 'us-east-1',
+  force_path_style: false,
+  retention: 30,
+  require_encryption: true,
+  object_lock_days: 0,
+} as const;
+
+/**
+ * `[backup.remote]`: where off-host copies go. The url is `s3://bucket[/prefix]` (bucket names
+ * as S3 allows them); the endpoint, when set, an http(s) URL without credentials in it.
+ * Credentials never live here: the SDK's chain or the home's `.env` (remote/credentials.ts).
+ */
+const remoteSchema = z.object({
+  url: z
+    .string()
+    .default(REMOTE_DEFAULTS.url)
+    .refine((v) => v === '' || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(v), {
+      message: 's3://bucket/prefix (a bucket name of 3-63 lowercase letters, digits, dots and hyphens), or "" for no remote',
+    }),
+  endpoint: z
+    .string()
+    .default(REMOTE_DEFAULTS.endpoint)
+    .refine((v) => v === '' || /^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/.test(v), {
+      message: 'an http(s) URL without user or password (for example http://127.0.0.1:9000), or "" for AWS',
+    }),
+  region: z
+    .string()
+    .default(REMOTE_DEFAULTS.region)
+    .refine((v) => /^[a-z0-9-]+$/.test(v), { message: 'a region name such as us-east-1' }),
+  force_path_style: z.boolean().default(REMOTE_DEFAULTS.force_path_style),
+  retention: z.number().int().min(1).max(100_000).default(REMOTE_DEFAULTS.retention),
+  require_encryption: z.boolean().default(REMOTE_DEFAULTS.require_encryption),
+  object_lock_days: z.number().int().min(0).max(36_500).default(REMOTE_DEFAULTS.object_lock_days),
+});
+
 const configSchema = z.object({
   server: z
     .object({
@@ -68,8 +106,13 @@ const configSchema = z.object({
           identity_file: z.string().default(''),
         })
         .default({ recipients: [], recipients_file: '', identity_file: '' }),
+      remote: remoteSchema.default({ ...REMOTE_DEFAULTS }),
     })
-    .default({ ...DEFAULTS.backup, encryption: { recipients: [], recipients_file: '', identity_file: '' } }),
+    .default({
+      ...DEFAULTS.backup,
+      encryption: { recipients: [], recipients_file: '', identity_file: '' },
+      remote: { ...REMOTE_DEFAULTS },
+    }),
 });
 
 type Config = z.infer<typeof configSchema>;
@@ -108,8 +151,9 @@ const PASSPHRASE_KEYS = ['passphrase', 'passphrase_file'];
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   server: Object.keys(DEFAULTS.server),
-  backup: [...Object.keys(DEFAULTS.backup), 'encryption'],
+  backup: [...Object.keys(DEFAULTS.backup), 'encryption', 'remote'],
   'backup.encryption': ['recipients', 'recipients_file', 'identity_file'],
+  'backup.remote': Object.keys(REMOTE_DEFAULTS),
 };
 
 function describe(value: unknown): string {
@@ -241,11 +285,13 @@ export function validateConfig(
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = issue.path.map(String).join('.');
-    throw new HozironError(
-      'config_invalid',
-      `${file}: ${key}: expected ${expectation(issue)}, found ${describe(valueAt(doc, issue.path))}`,
-      `fix ${key} in ${file}`,
-    );
+    const value = valueAt(doc, issue.path);
+    // An endpoint with user:password in it holds a credential: named, never repeated.
+    const found =
+      key === 'backup.remote.endpoint' && typeof value === 'string' && value.includes('@')
+        ? 'a URL with a user or password in it (not repeated here)'
+        : describe(value);
+    throw new HozironError('config_invalid', `${file}: ${key}: expected ${expectation(issue)}, found ${found}`, `fix ${key} in ${file}`);
   }
   const config = result.data;
   const storage = config.backup.storage_path;
@@ -338,5 +384,22 @@ recipients_file = ""
 # Only where this host must decrypt (verify, restore): the path of an identity file.
 # HOZIRON_BACKUP_IDENTITY (a path) overrides it. Never put a secret key in this file.
 identity_file = ""
+
+[backup.remote]
+# Off-host copies on S3-compatible object storage: s3://bucket/prefix; "" = no remote.
+# Credentials come from the AWS chain (environment, ~/.aws, instance role) or this home's
+# .env (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): never from this file.
+url = "${REMOTE_DEFAULTS.url}"
+# For stores other than AWS (MinIO, Ceph RGW, R2, B2, ...): their http(s) endpoint.
+endpoint = "${REMOTE_DEFAULTS.endpoint}"
+region = "${REMOTE_DEFAULTS.region}"
+# Address buckets as endpoint/bucket rather than bucket.endpoint (most non-AWS stores).
+force_path_style = ${REMOTE_DEFAULTS.force_path_style}
+# The remote keeps this many backups of each scope (the newest good full is always kept).
+retention = ${REMOTE_DEFAULTS.retention}
+# Refuse to upload a plaintext archive (configure [backup.encryption] recipients).
+require_encryption = ${REMOTE_DEFAULTS.require_encryption}
+# With a bucket that has S3 Object Lock: keep each object undeletable this many days; 0 = off.
+object_lock_days = ${REMOTE_DEFAULTS.object_lock_days}
 `;
 }

@@ -99,6 +99,10 @@ export class HomeLayout {
   get backupState(): string {
     return join(this.runDir, 'backup-state.json');
   }
+  /** Off-host copies: last upload attempt, failures, pending uploads (backup/remote-state.ts). */
+  get remoteState(): string {
+    return join(this.runDir, 'remote-state.json');
+  }
   /** A one-shot local credential (daemon/local-credential.ts), named by its random id. */
   localCredential(id: string): string {
     return join(this.runDir, `local-${id}.credential`);

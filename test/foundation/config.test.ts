@@ -32,6 +32,15 @@ describe('config validation', () => {
       storage_path: '',
       backup_on_shutdown: false,
       encryption: { recipients: [], recipients_file: '', identity_file: '' },
+      remote: {
+        url: '',
+        endpoint: '',
+        region: 'us-east-1',
+        force_path_style: false,
+        retention: 30,
+        require_encryption: true,
+        object_lock_days: 0,
+      },
     });
     expect(cfg.storageDir).toBe('/srv/hoziron/backups');
     expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 4200 });
@@ -72,6 +81,39 @@ describe('config validation', () => {
     ['server = 3', /server: expected a table, found 3/],
   ])('refuses %j with one line naming the key, the expectation and the value', (text, message) => {
     expect(problem(text)).toMatch(message);
+  });
+
+  it('checks [backup.remote] at load: the url, an endpoint without credentials in it, the numbers; unknown keys warned', () => {
+    const cfg = load(
+      '[backup.remote]\nurl = "s3://my-bucket/site/a"\nendpoint = "http://127.0.0.1:9000"\nforce_path_style = true\nretention = 5\n',
+    );
+    expect(cfg.config.backup.remote).toMatchObject({
+      url: 's3://my-bucket/site/a',
+      retention: 5,
+      require_encryption: true,
+      object_lock_days: 0,
+    });
+    expect(problem('[backup.remote]\nurl = "https://my-bucket/x"\n')).toBe(
+      '/srv/hoziron/config.toml: backup.remote.url: expected s3://bucket/prefix (a bucket name of 3-63 lowercase letters, digits, dots and hyphens), or "" for no remote, found "https://my-bucket/x"',
+    );
+    expect(problem('[backup.remote]\nurl = "s3://My_Bucket"\n')).toMatch(
+      /^\/srv\/hoziron\/config.toml: backup.remote.url: expected s3:\/\/bucket\/prefix/,
+    );
+    // An endpoint with a user and password in it is refused: credentials never live in config.toml.
+    const withSecret = problem('[backup.remote]\nendpoint = "http://AKIA:secret@127.0.0.1:9000"\n');
+    expect(withSecret).toMatch(/^\/srv\/hoziron\/config.toml: backup.remote.endpoint: expected an http\(s\) URL without user or password/);
+    expect(withSecret).toMatch(/found a URL with a user or password in it \(not repeated here\)$/);
+    expect(withSecret).not.toContain('secret@');
+    expect(problem('[backup.remote]\nretention = 0\n')).toBe(
+      '/srv/hoziron/config.toml: backup.remote.retention: expected an integer of at least 1, found 0',
+    );
+    expect(problem('[backup.remote]\nrequire_encryption = "no"\n')).toBe(
+      '/srv/hoziron/config.toml: backup.remote.require_encryption: expected a boolean, found "no"',
+    );
+    expect(problem('[backup.remote]\nregion = "US East"\n')).toMatch(/backup\.remote\.region: expected a region name such as us-east-1/);
+    expect(load('[backup.remote]\naccess_key = "x"\n').warnings).toEqual([
+      '/srv/hoziron/config.toml: unknown key backup.remote.access_key is ignored',
+    ]);
   });
 
   it('warns about unknown keys and sections rather than dropping them silently', () => {

@@ -14,6 +14,7 @@ function renderCreated(r: BackupRecord, pruned: PruneEntry[]): string[] {
     `  path:     ${r.path}`,
     `  size:     ${formatBytes(r.size_bytes)} (${r.file_count ?? 0} files, ${formatBytes(r.unpacked_bytes ?? 0)} unpacked)`,
     `  checksum: ${r.checksum}`,
+    ...(r.upload ? [`  remote:   ${r.upload.ok ? 'uploaded' : `upload failed, kept locally (${r.upload.error ?? ''})`}`] : []),
     ...pruned.map((p) => `Pruned ${p.scope} backup ${p.id} (${p.file ?? p.path}): ${p.reason}`),
   ];
 }

@@ -122,6 +122,9 @@ export function registerBackupRestore(program: Command, app: App): void {
       const { withIdentityFile, withPassphraseIdentity } = await import('../../backup/archive-keys.js');
       const passphrase = await commandPassphrase(app, opts, false);
       const cfg = passphrase ? withPassphraseIdentity(loaded, passphrase) : withIdentityFile(loaded, opts.identity);
+      // Not in the storage path but on the remote: fetched first, verified as it streams.
+      const { ensureLocalBackup } = await import('../../backup/remote-catalog.js');
+      await ensureLocalBackup(home, cfg, source, { actor: 'cli', onWarning: (m) => app.warn(m) });
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', {
         json: opts.json,
         phase: opts.confirm ? 'stage' : 'verify',

@@ -7,6 +7,8 @@ import { registerBackupDelete } from './backup-delete.js';
 import { registerBackupKeygen } from './backup-keygen.js';
 import { registerBackupList } from './backup-list.js';
 import { registerBackupPrune } from './backup-prune.js';
+import { registerBackupPull } from './backup-pull.js';
+import { registerBackupPush } from './backup-push.js';
 import { registerBackupRestore } from './backup-restore.js';
 import { registerBackupShow } from './backup-show.js';
 import { registerBackupVerify } from './backup-verify.js';
@@ -35,6 +37,8 @@ export const COMMANDS: Register[] = [
   registerBackupDelete,
   registerBackupPrune,
   registerBackupRestore,
+  registerBackupPush,
+  registerBackupPull,
   registerBackupKeygen,
   registerKey,
   registerAudit,

@@ -1,6 +1,7 @@
 /** `POST /v1/backup/restore` (admin): a dry run, or a live restore (see live-restore.ts). */
 import { isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { ensureLocalBackup } from '../../backup/remote-catalog.js';
 import type { BackupRestoreRequest } from '../../api/daemon.js';
 import { HozironError } from '../../errors.js';
 import type { BackupRunner } from '../backup-runner.js';
@@ -41,6 +42,13 @@ export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) 
         }
         if (identityFile !== undefined && !isAbsolute(identityFile)) {
           throw new HozironError('bad_request', '"identity_file" must be an absolute path');
+        }
+        // By id, not in the storage path but on the remote: fetched first, verified as it streams.
+        if (request.body?.id !== undefined) {
+          await ensureLocalBackup(ctx.home, ctx.cfg, request.body.id, {
+            actor: actorOf(request),
+            onWarning: (m) => ctx.log.warn(`restore: ${m}`),
+          });
         }
         return restoreLive(ctx, runner, scheduler, request.body, actorOf(request), { anyPath: local });
       },

@@ -10,6 +10,8 @@ import type { BackupCreateRequest, BackupShowResponse, BackupStatusResponse, Bac
 import type { BackupRecord } from '../../api/types.js';
 import { findCatalogEntry, listBackups } from '../../backup/catalog.js';
 import { deleteBackup } from '../../backup/retention.js';
+import { deleteRemoteBackup, listRemoteBackups, remoteConfigured, withLocations } from '../../backup/remote-catalog.js';
+import { remoteStatus } from '../../backup/remote-state.js';
 import type { BackupRunner } from '../backup-runner.js';
 import type { DaemonContext } from '../context.js';
 import type { BackupScheduler } from '../scheduler.js';
@@ -45,7 +47,19 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
       async (request): Promise<BackupRecord> => runner.run('api', request.body?.scope ?? 'full', actorOf(request)),
     );
 
-    app.get('/v1/backup/list', { config: { role: 'viewer' } }, async (): Promise<BackupRecord[]> => listBackups(ctx.cfg));
+    // With [backup.remote]: where each backup is (`location`); `?remote=only` lists the remote alone.
+    app.get<{ Querystring: { remote?: string } }>(
+      '/v1/backup/list',
+      {
+        config: { role: 'viewer' },
+        schema: { querystring: { type: 'object', properties: { remote: { type: 'string', enum: ['only'] } } } },
+      },
+      async (request): Promise<BackupRecord[]> => {
+        const warn = (m: string) => ctx.log.warn(`list: ${m}`);
+        if (request.query.remote === 'only') return listRemoteBackups(ctx.home, ctx.cfg, warn);
+        return withLocations(ctx.home, ctx.cfg, await listBackups(ctx.cfg), warn);
+      },
+    );
 
     // Never a 500 for storage the operator can fix: what is wrong is in `storage.error`.
     app.get('/v1/backup/status', { config: { role: 'viewer' } }, async (): Promise<BackupStatusResponse> => {
@@ -72,6 +86,7 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
         last_success: runner.state.last_success,
         last_attempt: runner.state.last_attempt,
         last_scheduled: runner.state.last_scheduled,
+        remote: remoteConfigured(ctx.cfg) ? remoteStatus(ctx.home, ctx.cfg.config.backup.remote.url) : null,
         storage: {
           path: dir,
           ok: error === null,
@@ -92,15 +107,21 @@ export function backupRoutes(runner: BackupRunner, scheduler: BackupScheduler) {
       },
     );
 
-    app.delete<{ Params: { id: string } }>(
+    app.delete<{ Params: { id: string }; Querystring: { remote?: string } }>(
       '/v1/backup/:id',
-      { config: { role: 'admin' }, schema: { params: idParams } },
-      async (request): Promise<{ deleted: BackupRecord }> => ({
-        deleted: await deleteBackup(ctx.home, ctx.cfg, request.params.id, {
-          actor: actorOf(request),
-          onWarning: (m) => ctx.log.warn(`delete: ${m}`),
-        }),
-      }),
+      {
+        config: { role: 'admin' },
+        schema: { params: idParams, querystring: { type: 'object', properties: { remote: { type: 'string', enum: ['true'] } } } },
+      },
+      async (request): Promise<{ deleted: BackupRecord }> => {
+        const how = { actor: actorOf(request), onWarning: (m: string) => ctx.log.warn(`delete: ${m}`) };
+        return {
+          deleted:
+            request.query.remote === 'true'
+              ? await deleteRemoteBackup(ctx.home, ctx.cfg, request.params.id, how)
+              : await deleteBackup(ctx.home, ctx.cfg, request.params.id, how),
+        };
+      },
     );
 
     app.post<{ Body: BackupVerifyRequest }>(
