@@ -42,7 +42,7 @@ export interface X25519Identity {
 }
 
 /** A passphrase to decrypt with (age's scrypt identity). */
-export interface ScryptIdentity {
+interface ScryptIdentity {
   readonly type: 'scrypt';
   readonly passphrase: Passphrase;
 }
