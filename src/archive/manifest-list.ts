@@ -282,6 +282,10 @@ export class FileList extends PathList {
     this.total += size;
   }
 
+  sizeAt(i: number): number {
+    return this.sizes.get(i);
+  }
+
   at(i: number): ManifestFile {
     const [page, at] = this.hashes.slot(i);
     return { path: this.pathAt(i), size: this.sizes.get(i), mode: this.modes.get(i), sha256: page.toString('hex', at, at + 32) };
