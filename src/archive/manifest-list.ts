@@ -73,7 +73,7 @@ const rotl = (x: number, b: number) => (x << b) | (x >>> (32 - b));
  * HalfSipHash-1-3 of `buf[start, end)` under this process's random key: a keyed hash, so an
  * archive cannot choose names that all land in one chain of the table.
  */
-export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+function hashBytes(buf: Uint8Array, start: number, end: number): number {
   let v0 = K0;
   let v1 = K1;
   let v2 = 0x6c796765 ^ K0;

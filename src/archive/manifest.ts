@@ -27,9 +27,9 @@ export const MAX_MANIFEST_BYTES = 48 * 1024 * 1024;
  * any manifest under `MAX_MANIFEST_BYTES`, however its bytes are spent: at most this many
  * files and folders together (13 times the reference home's ~22,000 entries)...
  */
-export const MAX_MANIFEST_ENTRIES = 300_000;
+const MAX_MANIFEST_ENTRIES = 300_000;
 /** ...and at most this many bytes of names together (300,000 names of 80 bytes). */
-export const MAX_MANIFEST_NAME_BYTES = 24 * 1024 * 1024;
+const MAX_MANIFEST_NAME_BYTES = 24 * 1024 * 1024;
 
 const relPath = z
   .string()
