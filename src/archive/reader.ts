@@ -63,11 +63,25 @@ class StopAfterManifest extends Error {}
  * at a collection. The few JS objects a chunk makes hardly ever fill the young generation,
  * so without help dead chunks pile up to V8's external-memory allowance (64 MiB) before a
  * collection runs. When the process has `gc` (bin/hoziron passes --expose-gc), a collection
- * of the young generation (well under a millisecond) every `COLLECT_EVERY` decompressed
- * bytes frees them; without it (a test running the module in-process) nothing changes.
+ * of the young generation (well under a millisecond) every `COLLECT_EVERY` bytes of such
+ * buffers frees them; without it (a test running the module in-process) nothing changes.
  */
-const COLLECT_EVERY = 16 * 1024 * 1024;
+const COLLECT_EVERY = 8 * 1024 * 1024;
 const collectGarbage = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
+/** Buffer bytes the readers allocated since the last collection (all readers: `list` reads thousands of manifests). */
+let uncollected = 0;
+
+function noteAllocated(bytes: number): void {
+  uncollected += bytes;
+  if (collectGarbage && uncollected >= COLLECT_EVERY) {
+    uncollected = 0;
+    collectGarbage({ type: 'minor' });
+  }
+}
+
+const READ_CHUNK = 1 << 20;
+/** 512 KiB outputs: a quarter of the thread-pool round trips (and main-thread callbacks) of 128 KiB. */
+const GUNZIP_CHUNK = 512 * 1024;
 
 type Pending = 'header' | 'meta' | 'body' | 'padding' | 'end';
 
@@ -137,8 +151,6 @@ class StrictTarParser extends Writable {
 
   /** SHA-256 of the MANIFEST.json text as read. */
   manifestDigest = '';
-  /** Bytes decompressed since the last collection (`COLLECT_EVERY`). */
-  private uncollected = 0;
 
   constructor(
     private readonly source: string,
@@ -153,11 +165,7 @@ class StrictTarParser extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.uncollected += chunk.length;
-    if (collectGarbage && this.uncollected >= COLLECT_EVERY) {
-      this.uncollected = 0;
-      collectGarbage({ type: 'minor' });
-    }
+    noteAllocated(chunk.length);
     this.consume(chunk).then(
       () => cb(),
       (err: Error) => cb(err),
@@ -452,12 +460,13 @@ async function runReader(
   }
   const decrypter = isAgeName(archivePath) ? new AgeDecrypter(requireIdentities(source, identities), source) : undefined;
   const tap = new HashingTap(onBytes);
-  // 512 KiB outputs: a quarter of the thread-pool round trips (and main-thread callbacks) of 128 KiB.
-  const gunzip = createGunzip({ chunkSize: 512 * 1024 });
+  // Each stream starts with a read buffer and an output buffer of its own, however little it reads.
+  noteAllocated(READ_CHUNK + GUNZIP_CHUNK);
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   const parser = new StrictTarParser(source, sink, known);
   gunzip.on('error', () => undefined);
   try {
-    const input = createReadStream(archivePath, { highWaterMark: 1 << 20 });
+    const input = createReadStream(archivePath, { highWaterMark: READ_CHUNK });
     if (decrypter) await pipeline(input, tap, decrypter, gunzip, parser);
     else await pipeline(input, tap, gunzip, parser);
   } catch (err) {
