@@ -451,22 +451,27 @@ async function runReader(
   identities?: readonly Identity[],
 ): Promise<ReadResult & { manifestDigest: string }> {
   const source = archivePath;
+  let size: number;
   try {
     const st = await fs.stat(archivePath);
     if (!st.isFile()) throw new HozironError('archive_invalid', `${source} is not a regular file`);
+    size = st.size;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw new HozironError('not_found', `no archive at ${source}`);
     throw err;
   }
   const decrypter = isAgeName(archivePath) ? new AgeDecrypter(requireIdentities(source, identities), source) : undefined;
   const tap = new HashingTap(onBytes);
-  // Each stream starts with a read buffer and an output buffer of its own, however little it reads.
-  noteAllocated(READ_CHUNK + GUNZIP_CHUNK);
-  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
+  // Each stream starts with a read buffer and an output buffer of its own: no larger than a
+  // small archive needs (`list` reads thousands of them), counted toward the next collection.
+  const readChunk = Math.min(READ_CHUNK, Math.max(16 * 1024, size));
+  const gunzipChunk = Math.min(GUNZIP_CHUNK, Math.max(16 * 1024, size * 4));
+  noteAllocated(readChunk + gunzipChunk);
+  const gunzip = createGunzip({ chunkSize: gunzipChunk });
   const parser = new StrictTarParser(source, sink, known);
   gunzip.on('error', () => undefined);
   try {
-    const input = createReadStream(archivePath, { highWaterMark: READ_CHUNK });
+    const input = createReadStream(archivePath, { highWaterMark: readChunk });
     if (decrypter) await pipeline(input, tap, decrypter, gunzip, parser);
     else await pipeline(input, tap, gunzip, parser);
   } catch (err) {
