@@ -11,6 +11,7 @@
  * `path_b64` (the bytes, base64) beside a readable `path` (`\xNN` for each raw byte); a
  * `path` holding a lone surrogate is refused, so every name has exactly one spelling.
  */
+import { isUtf8 as isValidUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -19,12 +20,7 @@ const ESCAPED_BYTE = /[\udc80-\udcff]/gu;
 
 /** Is `bytes` valid UTF-8? */
 export function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  return isValidUtf8(bytes);
 }
 
 /** Does `name` hold an escaped byte (i.e. was it decoded from bytes that are not UTF-8)? */
@@ -50,24 +46,21 @@ function sequenceLength(b: Uint8Array, i: number): number {
 
 /** Bytes → name: UTF-8 decoded, each byte outside a valid sequence as U+DC00 + byte. */
 export function decodeName(bytes: Uint8Array): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    // fall through: decode piece by piece
-  }
+  // Checked first, not caught: a hostile archive may hold many such names, and a throw per name is slow.
+  if (isValidUtf8(bytes)) return strictUtf8.decode(bytes);
   let out = '';
+  let run = 0; // start of the current run of valid sequences, decoded in one call
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
     const n = b < 0x80 ? 1 : sequenceLength(bytes, i);
     if (n === 0) {
+      if (run < i) out += strictUtf8.decode(bytes.subarray(run, i));
       out += String.fromCharCode(0xdc00 + b);
-      i++;
-    } else {
-      out += strictUtf8.decode(bytes.subarray(i, i + n));
-      i += n;
-    }
+      run = ++i;
+    } else i += n;
   }
+  if (run < bytes.length) out += strictUtf8.decode(bytes.subarray(run));
   return out;
 }
 

@@ -8,7 +8,12 @@
  * The grammar is JSON's (RFC 8259); the document must be an object. `files` and `dirs` are
  * read element by element; every other member is read whole (bounded) and validated as
  * `manifest.ts`'s schema says. Unknown members are skipped (their size still bounded).
+ * An element in the form our writer gives it (`plainEntry`) goes straight from the bytes
+ * into the lists, without an object or a string; anything else is read as a JSON value and
+ * judged by the schema, for the exact message.
  */
+import { isUtf8 } from 'node:buffer';
+import { decodeName } from './entry-name.js';
 import { DirList, FileList, type ManifestDir, type ManifestFile } from './manifest-list.js';
 
 /** A pending value (one entry of `files`, or a top-level member) larger than this is refused. */
@@ -119,6 +124,86 @@ class Cursor {
     return value;
   }
 
+  private byteAt(i: number): number {
+    if (i >= this.buf.length) throw INCOMPLETE;
+    return this.buf[i]!;
+  }
+
+  /** A non-negative integer of at most 15 digits ending at a delimiter, or -1 for anything else. */
+  private plainInteger(): number {
+    let i = this.pos;
+    let v = 0;
+    let c = this.byteAt(i);
+    if (c === 0x30) c = this.byteAt(++i);
+    else
+      while (c >= 0x30 && c <= 0x39 && i - this.pos < 15) {
+        v = v * 10 + (c - 0x30);
+        c = this.byteAt(++i);
+      }
+    if (i === this.pos || !(c === 0x2c || c === 0x7d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) return -1;
+    this.pos = i;
+    return v;
+  }
+
+  /**
+   * One `files` (or `dirs`) element in the form our writer gives it, read into `out` without
+   * making an object or a string: an object of exactly the keys path, size, mode and sha256
+   * (dirs: path and mode), each once; the path a string without escapes, valid UTF-8, a clean
+   * relative path of at most 4096 bytes; size and mode integers (mode at most 0o7777); sha256
+   * 64 lower-case hex digits. False for anything else: the caller rewinds and reads the
+   * element as a JSON value, which the schema judges (and names what is wrong).
+   */
+  plainEntry(file: boolean, out: PlainEntry): boolean {
+    const b = this.buf;
+    if (this.peek() !== 0x7b) return false;
+    this.pos++;
+    let seen = 0;
+    for (;;) {
+      if (this.peek() !== 0x22) return false;
+      let i = this.pos + 1;
+      while (this.byteAt(i) !== 0x22 && i - this.pos <= 8) i++;
+      const key = keyBit(b, this.pos + 1, i, file);
+      if (key === 0 || (seen & key) !== 0) return false;
+      seen |= key;
+      this.pos = i + 1;
+      if (this.peek() !== 0x3a) return false;
+      this.pos++;
+      const c = this.peek();
+      if (key === KEY_PATH) {
+        if (c !== 0x22) return false;
+        let j = this.pos + 1;
+        let ascii = true;
+        for (let d = this.byteAt(j); d !== 0x22; d = this.byteAt(++j)) {
+          if (d === 0x5c || d < 0x20) return false;
+          if (d >= 0x80) ascii = false;
+        }
+        out.pathStart = this.pos + 1;
+        out.pathEnd = j;
+        this.pos = j + 1;
+        if (!ascii && !isUtf8(b.subarray(out.pathStart, out.pathEnd))) return false;
+      } else if (key === KEY_SHA) {
+        if (c !== 0x22 || this.byteAt(this.pos + 65) !== 0x22) return false;
+        for (let j = this.pos + 1; j <= this.pos + 64; j++) {
+          const d = b[j]!;
+          if (!((d >= 0x30 && d <= 0x39) || (d >= 0x61 && d <= 0x66))) return false;
+        }
+        out.shaAt = this.pos + 1;
+        this.pos += 66;
+      } else {
+        const v = this.plainInteger();
+        if (v < 0) return false;
+        if (key === KEY_SIZE) out.size = v;
+        else out.mode = v;
+      }
+      const n = this.peek();
+      this.pos++;
+      if (n === 0x7d) break;
+      if (n !== 0x2c) return false;
+    }
+    if (seen !== (file ? KEY_PATH | KEY_MODE | KEY_SIZE | KEY_SHA : KEY_PATH | KEY_MODE)) return false;
+    return out.mode <= 0o7777 && isCleanPath(b, out.pathStart, out.pathEnd);
+  }
+
   /** One whole value (bounded by the caller: at most `MAX_VALUE_BYTES` are ever pending). */
   value(depth = 0): Json {
     if (depth > MAX_DEPTH) throw new ManifestSyntaxError('nested too deeply');
@@ -166,6 +251,48 @@ class Cursor {
   }
 }
 
+/** Where `plainEntry` found the parts of one element (offsets into the cursor's buffer). */
+interface PlainEntry {
+  pathStart: number;
+  pathEnd: number;
+  size: number;
+  mode: number;
+  shaAt: number;
+}
+
+const KEY_PATH = 1;
+const KEY_MODE = 2;
+const KEY_SIZE = 4;
+const KEY_SHA = 8;
+
+function bytesAre(b: Buffer, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if (b[start + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Which of a plain element's keys `b[start, end)` is (0: none, or not one of a directory's). */
+function keyBit(b: Buffer, start: number, end: number, file: boolean): number {
+  if (bytesAre(b, start, end, 'path')) return KEY_PATH;
+  if (bytesAre(b, start, end, 'mode')) return KEY_MODE;
+  if (file && bytesAre(b, start, end, 'size')) return KEY_SIZE;
+  if (file && bytesAre(b, start, end, 'sha256')) return KEY_SHA;
+  return 0;
+}
+
+/** manifest.ts's path rule on bytes: 1..4096 bytes, relative, no empty, "." or ".." component (NUL cannot occur unescaped). */
+function isCleanPath(b: Buffer, start: number, end: number): boolean {
+  if (end - start < 1 || end - start > 4096 || b[start] === 0x2f) return false;
+  let from = start;
+  for (let i = start; i <= end; i++) {
+    if (i < end && b[i] !== 0x2f) continue;
+    const len = i - from;
+    if (len === 0 || (b[from] === 0x2e && (len === 1 || (len === 2 && b[from + 1] === 0x2e)))) return false;
+    from = i + 1;
+  }
+  return true;
+}
+
 /** The top-level members, as the parser met them (validated afterwards by manifest.ts). */
 export interface ParsedManifest {
   members: Map<string, Json>;
@@ -183,6 +310,7 @@ type State = 'start' | 'member' | 'comma' | 'files' | 'filesComma' | 'dirs' | 'd
  */
 export class ManifestParser {
   private pending: Buffer = Buffer.alloc(0);
+  private readonly plain: PlainEntry = { pathStart: 0, pathEnd: 0, size: 0, mode: 0, shaAt: 0 };
   private state: State = 'start';
   /** Document bytes fully used by steps so far: the document offset of `pending[0]`. */
   private consumed = 0;
@@ -194,6 +322,8 @@ export class ManifestParser {
       dir: (raw: Json, index: number) => ManifestDir;
       duplicate: (path: string) => never;
       member: (key: string, value: Json) => void;
+      /** After each element is added: may throw to refuse a manifest that lists too much. */
+      added: (files: FileList, dirs: DirList) => void;
     },
   ) {}
 
@@ -294,6 +424,21 @@ export class ManifestParser {
       }
       case 'files':
       case 'dirs': {
+        const { files, dirs } = this.result;
+        const start = cur.pos;
+        const p = this.plain;
+        if (cur.plainEntry(this.state === 'files', p)) {
+          const added =
+            this.state === 'files'
+              ? dirs.indexOfBytes(cur.buf, p.pathStart, p.pathEnd) < 0 &&
+                files.addBytes(cur.buf, p.pathStart, p.pathEnd, p.mode, p.size, p.shaAt)
+              : files.indexOfBytes(cur.buf, p.pathStart, p.pathEnd) < 0 && dirs.addBytes(cur.buf, p.pathStart, p.pathEnd, p.mode);
+          if (!added) this.element.duplicate(decodeName(cur.buf.subarray(p.pathStart, p.pathEnd)));
+          this.element.added(files, dirs);
+          this.state = this.state === 'files' ? 'filesComma' : 'dirsComma';
+          return true;
+        }
+        cur.pos = start;
         const raw = cur.value();
         if (this.state === 'files') {
           const f = this.element.file(raw, this.result.files.length);
@@ -302,6 +447,7 @@ export class ManifestParser {
           const d = this.element.dir(raw, this.result.dirs.length);
           if (this.result.files.indexOf(d.path) >= 0 || !this.result.dirs.add(d)) this.element.duplicate(d.path);
         }
+        this.element.added(files, dirs);
         this.state = this.state === 'files' ? 'filesComma' : 'dirsComma';
         return true;
       }

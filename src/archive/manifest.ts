@@ -21,6 +21,15 @@ export const FORMAT_VERSION = 1;
  * hostile manifest can cost; memory is bounded by the streaming parse (manifest-parse.ts).
  */
 export const MAX_MANIFEST_BYTES = 48 * 1024 * 1024;
+/**
+ * Bounds on what a manifest may list, so that the lists (manifest-list.ts: a name's bytes
+ * plus about 60 bytes per file) stay within a command's memory budget (docs/format.md) for
+ * any manifest under `MAX_MANIFEST_BYTES`, however its bytes are spent: at most this many
+ * files and folders together (13 times the reference home's ~22,000 entries)...
+ */
+const MAX_MANIFEST_ENTRIES = 300_000;
+/** ...and at most this many bytes of names together (300,000 names of 80 bytes). */
+const MAX_MANIFEST_NAME_BYTES = 24 * 1024 * 1024;
 
 const relPath = z
   .string()
@@ -143,6 +152,20 @@ export class ManifestReader {
       },
       member: (key, value) => {
         if (key === 'format') checkFormat(value, source);
+      },
+      added: (files, dirs) => {
+        if (files.length + dirs.length > MAX_MANIFEST_ENTRIES) {
+          throw new HozironError(
+            'archive_invalid',
+            `${source}: ${MANIFEST_NAME} lists more than ${MAX_MANIFEST_ENTRIES} files and folders, more than this hoziron reads`,
+          );
+        }
+        if (files.namesSize + dirs.namesSize > MAX_MANIFEST_NAME_BYTES) {
+          throw new HozironError(
+            'archive_invalid',
+            `${source}: the names ${MANIFEST_NAME} lists take more than ${MAX_MANIFEST_NAME_BYTES} bytes together, more than this hoziron reads`,
+          );
+        }
       },
     });
   }

@@ -28,12 +28,20 @@ export function swapItems(scope: Manifest['scope']): string[] {
 }
 
 /**
- * Regular files under the home's scope items: home-relative path → size. Names are read as
- * bytes (entry-name.ts), so a file whose name is not UTF-8 is counted like any other: it is
- * replaced or removed by the restore, and must show in the plan.
+ * The home's regular files under the scope items, against the manifest: for each listed file
+ * whether it exists now and its size (by index, in typed arrays), and the unlisted ones, which
+ * the restore removes. Names are read as bytes (entry-name.ts), so a file whose name is not
+ * UTF-8 is counted like any other. Compact: a home or an archive of 200,000 files must not
+ * cost a string and a map entry per file while the archive is staged.
  */
-async function scanScope(home: HomeLayout, scope: Manifest['scope']): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
+interface HomeScan {
+  present: Uint8Array;
+  before: Float64Array;
+  unlisted: Map<string, number>;
+}
+
+async function scanScope(home: HomeLayout, m: Manifest): Promise<HomeScan> {
+  const scan: HomeScan = { present: new Uint8Array(m.files.length), before: new Float64Array(m.files.length), unlisted: new Map() };
   const visit = async (rel: string): Promise<void> => {
     const abs = fsPath(home.root, rel);
     let st;
@@ -43,47 +51,58 @@ async function scanScope(home: HomeLayout, scope: Manifest['scope']): Promise<Ma
       if (errnoCode(err) === 'ENOENT') return;
       throw err;
     }
-    if (st.isFile()) found.set(rel, st.size);
-    else if (st.isDirectory()) {
+    if (st.isFile()) {
+      const i = m.files.indexOf(rel);
+      if (i < 0) scan.unlisted.set(rel, st.size);
+      else {
+        scan.present[i] = 1;
+        scan.before[i] = st.size;
+      }
+    } else if (st.isDirectory()) {
       for (const name of await fs.readdir(abs, { encoding: 'buffer' })) await visit(`${rel}/${decodeName(name)}`);
     }
   };
-  for (const item of SCOPE_ITEMS[scope]) await visit(item.replace(/\/$/, ''));
-  return found;
+  for (const item of SCOPE_ITEMS[m.scope]) await visit(item.replace(/\/$/, ''));
+  return scan;
 }
 
-/** The file changes of restoring `m` (behaviour and keys are filled in once the archive is staged). */
-export async function planChanges(home: HomeLayout, m: Manifest): Promise<RestoreChanges> {
-  const current = await scanScope(home, m.scope);
-  const changes: RestoreChanges = {
-    added: { count: 0, bytes: 0, paths: [] },
-    replaced: { count: 0, bytes_before: 0, bytes_after: 0, paths: [] },
-    removed: { count: 0, bytes: 0, paths: [] },
-    items: SCOPE_ITEMS[m.scope].map((i) => i.replace(/\/$/, '')),
-    behaviour: [],
-    keys: { come_back: [], go_away: [], kept_revoked: [] },
-  };
-  for (const f of m.files) {
-    const before = current.get(f.path);
-    if (before === undefined) {
-      changes.added.count++;
-      changes.added.bytes += f.size;
-      changes.added.paths.push(f.path);
-    } else {
-      changes.replaced.count++;
-      changes.replaced.bytes_before += before;
-      changes.replaced.bytes_after += f.size;
-      changes.replaced.paths.push(f.path);
-      current.delete(f.path);
+/**
+ * The file changes of restoring `m` (behaviour and keys are filled in once the archive is
+ * staged). The walk of the home runs now; the lists of paths are made only when the
+ * returned function is called, once staging is over, so they never share memory with it.
+ */
+export async function planChanges(home: HomeLayout, m: Manifest): Promise<() => RestoreChanges> {
+  const scan = await scanScope(home, m);
+  return () => {
+    const changes: RestoreChanges = {
+      added: { count: 0, bytes: 0, paths: [] },
+      replaced: { count: 0, bytes_before: 0, bytes_after: 0, paths: [] },
+      removed: { count: 0, bytes: 0, paths: [] },
+      items: SCOPE_ITEMS[m.scope].map((i) => i.replace(/\/$/, '')),
+      behaviour: [],
+      keys: { come_back: [], go_away: [], kept_revoked: [] },
+    };
+    for (let i = 0; i < m.files.length; i++) {
+      const size = m.files.sizeAt(i);
+      if (scan.present[i] === 0) {
+        changes.added.count++;
+        changes.added.bytes += size;
+        changes.added.paths.push(m.files.pathAt(i));
+      } else {
+        changes.replaced.count++;
+        changes.replaced.bytes_before += scan.before[i]!;
+        changes.replaced.bytes_after += size;
+        changes.replaced.paths.push(m.files.pathAt(i));
+      }
     }
-  }
-  for (const [path, size] of current) {
-    changes.removed.count++;
-    changes.removed.bytes += size;
-    changes.removed.paths.push(path);
-  }
-  for (const kind of [changes.added, changes.replaced, changes.removed]) kind.paths.sort();
-  return changes;
+    for (const [path, size] of scan.unlisted) {
+      changes.removed.count++;
+      changes.removed.bytes += size;
+      changes.removed.paths.push(path);
+    }
+    for (const kind of [changes.added, changes.replaced, changes.removed]) kind.paths.sort();
+    return changes;
+  };
 }
 
 /**

@@ -237,7 +237,7 @@ async function planRestore(
   try {
     await stageArchive(pre.archivePath, stageDirOf(home, id), pre.stageOpts);
     migrateStaged(stageDirOf(home, id), pre.manifest, pre.archivePath);
-    changes = await changesP;
+    changes = (await changesP)();
     await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, false);
   } finally {
     await removeWorkArea(home, id);
@@ -402,7 +402,7 @@ async function restoreUnderLock(
   let journal: RestoreJournal | undefined;
   try {
     await stageDurably(pre, stageDirOf(home, id));
-    const changes = await changesP;
+    const changes = (await changesP)();
     const stagedAt = Date.now();
 
     const late = daemonRefusal(home, opts);

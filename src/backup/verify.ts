@@ -12,7 +12,9 @@
  *
  * The databases go to a work area in the home (`.restore/<id>/`, on the home's filesystem,
  * with an owner record as a restore's has): at most the archive's three databases, each
- * deleted as soon as it is checked. Crash safety: the home's state and the archive are
+ * deleted as soon as it is checked. They are written by plain write streams (the thread
+ * pool), not a staging worker: a worker thread is a whole V8 isolate, and verify's memory
+ * must stay small for any archive. Crash safety: the home's state and the archive are
  * only read; a killed verify leaves its work area, which the next command's recovery
  * deletes once its owner is judged stale. Verify takes no lock: it changes no archive, and
  * a long verify must not block scheduled backups.
@@ -22,8 +24,8 @@
  * above. Without an identity, verify-sealed.ts checks what can be checked without the key.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, mkdirSync, promises as fs, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readArchive, type EntrySink } from '../archive/reader.js';
 import type { Manifest, ManifestFile } from '../archive/manifest.js';
 import { HozironError, withIoContext } from '../errors.js';
@@ -37,7 +39,6 @@ import { checkDatabaseInWorker } from './db-check.js';
 import { claimWorkArea, removeWorkArea, tidyRestoreDir } from './journal.js';
 import { checkArchivedConfig, checkDatabaseSchema, checkManifestRestorable } from './restorable.js';
 import { expectedChecksum, summarizeManifest, summarySidecar, writeSummary } from './sidecars.js';
-import { StageWriter } from './stage-writer.js';
 import { verifySealedArchive } from './verify-sealed.js';
 import type { VerifyReport } from '../api/types.js';
 
@@ -50,10 +51,67 @@ export interface VerifyOptions {
 
 const isDatabase = (rel: string) => (DATABASES as readonly string[]).includes(rel);
 
+/** Bytes of one database queued for writing before the reader is made to wait. */
+const WRITE_QUEUE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One database written to verify's work area, with back-pressure: `write` returns a promise
+ * while the queue is full. Created O_EXCL in a directory verify made, so nothing there is
+ * followed or overwritten.
+ */
+class DatabaseFile {
+  private readonly stream: WriteStream;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly rel: string,
+  ) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_QUEUE_BYTES });
+    this.stream.on('error', (err) => (this.failure ??= err));
+  }
+
+  private check(): void {
+    if (this.failure) throw new HozironError('io', `cannot write ${this.rel} into ${dirname(this.path)}: ${this.failure.message}`);
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    this.check();
+    if (this.stream.write(chunk)) return;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('error', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('error', done);
+    }).then(() => this.check());
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.stream.closed) return resolve();
+      this.stream.end();
+      this.stream.once('close', () => resolve());
+    }).then(() => this.check());
+  }
+
+  /** After a failure: close without waiting for queued bytes. */
+  stop(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.stream.closed) return resolve();
+      this.stream.once('close', () => resolve());
+      this.stream.destroy();
+    });
+  }
+}
+
 /** Runs a restore's checks on the entries as they stream by (see the module header). */
 class VerifySink implements EntrySink {
   private m: Manifest | undefined;
-  private writer: StageWriter | undefined;
+  private db: DatabaseFile | undefined;
   private current: 'database' | 'config' | undefined;
   private config: Buffer[] = [];
   readonly checks: Promise<void>[] = [];
@@ -74,20 +132,20 @@ class VerifySink implements EntrySink {
 
   openFile(file: ManifestFile): void {
     this.current = isDatabase(file.path) ? 'database' : file.path === HOME_FILES.config ? 'config' : undefined;
-    if (this.current === 'database') {
-      this.writer ??= new StageWriter(this.dbDir, (rel) => this.startCheck(rel));
-      this.writer.open(file.path);
-    }
+    if (this.current === 'database') this.db = new DatabaseFile(join(this.dbDir, file.path), file.path);
   }
 
   data(chunk: Buffer): void | Promise<void> {
-    if (this.current === 'database') return this.writer!.data(chunk);
+    if (this.current === 'database') return this.db!.write(chunk);
     if (this.current === 'config') this.config.push(Buffer.from(chunk));
   }
 
   closeFile(file: ManifestFile): void {
-    if (this.current === 'database') this.writer!.close(file.path, 0o600, true);
-    else if (this.current === 'config') {
+    if (this.current === 'database') {
+      const written = this.db!.close();
+      this.db = undefined;
+      this.startCheck(file.path, written);
+    } else if (this.current === 'config') {
       const text = Buffer.concat(this.config);
       this.config = [];
       checkArchivedConfig(text, this.archivePath, this.home);
@@ -96,10 +154,11 @@ class VerifySink implements EntrySink {
   }
 
   /** A database is written: check it, then delete it, so at most a few are ever on disk. */
-  private startCheck(rel: string): void {
+  private startCheck(rel: string, written: Promise<void>): void {
     const path = join(this.dbDir, rel);
     const auditHead = rel === HOME_FILES.audit ? this.m!.audit_head : undefined;
-    const check = checkDatabaseInWorker({ path, rel, auditHead }, this.m!.files.get(rel)?.size)
+    const check = written
+      .then(() => checkDatabaseInWorker({ path, rel, auditHead }, this.m!.files.get(rel)?.size))
       .then((problem) => {
         if (problem) throw new HozironError('integrity', `${this.archivePath}: ${problem}`);
         // As a restore does: an older schema is migrated (this copy is verify's own) and must then be usable.
@@ -111,12 +170,11 @@ class VerifySink implements EntrySink {
   }
 
   async finish(): Promise<void> {
-    await this.writer?.finish();
     await Promise.all(this.checks);
   }
 
   async stop(): Promise<void> {
-    await this.writer?.stop();
+    await this.db?.stop();
     await Promise.allSettled(this.checks);
   }
 }
