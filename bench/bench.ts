@@ -10,7 +10,8 @@
  *
  * Settings (environment): HOZIRON_BENCH_SCALE (default 1), HOZIRON_BENCH_SEED (1),
  * HOZIRON_BENCH_RUNS (3), HOZIRON_BENCH_SECTIONS (create,restore,daemon),
- * HOZIRON_BENCH_BASELINE_S (5, the daemon's baseline write period).
+ * HOZIRON_BENCH_BASELINE_S (5, the daemon's baseline write period), HOZIRON_BENCH_TOOLS
+ * (tar,pigz,restic; "none" for a hoziron-only run, e.g. the memory check at scale 4).
  * Commands that this build does not have yet are skipped with a note, not failed.
  * The machine is shared: contenders run in a rotating order, several times, medians used.
  */
@@ -39,6 +40,10 @@ function numberFromEnv(name: string, fallback: number): number {
   return n;
 }
 
+function listFromEnv(name: string, fallback: string): Set<string> {
+  return new Set((process.env[name] || fallback).split(',').map((s) => s.trim()));
+}
+
 const fmtLoad = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
 
 async function main(): Promise<number> {
@@ -46,7 +51,7 @@ async function main(): Promise<number> {
   const seed = numberFromEnv('HOZIRON_BENCH_SEED', 1);
   const runs = Math.round(numberFromEnv('HOZIRON_BENCH_RUNS', 3));
   const baselineSeconds = numberFromEnv('HOZIRON_BENCH_BASELINE_S', 5);
-  const sections = new Set((process.env.HOZIRON_BENCH_SECTIONS ?? 'create,restore,daemon').split(',').map((s) => s.trim()));
+  const sections = listFromEnv('HOZIRON_BENCH_SECTIONS', 'create,restore,daemon');
   const cacheDir = join(REPO_ROOT, '.bench-cache');
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const startedAt = new Date().toISOString();
@@ -61,7 +66,7 @@ async function main(): Promise<number> {
   const work = join(cacheDir, 'work');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const tools = ensureReferenceTools(log);
+  const tools = ensureReferenceTools(log, listFromEnv('HOZIRON_BENCH_TOOLS', 'tar,pigz,restic'));
   const ctx: BenchContext = { home: join(work, 'home'), work, pristine: cached.home, runs, scale, seed, tools, log };
   log('copying the reference home to a working copy');
   copyTree(cached.home, ctx.home);

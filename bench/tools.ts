@@ -19,9 +19,19 @@ export interface ReferenceTools {
 const has = (bin: string): boolean => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
 const resticVersion = (): boolean => spawnSync('restic', ['version'], { stdio: 'ignore' }).status === 0;
 
-export function ensureReferenceTools(log: (line: string) => void): ReferenceTools {
+/**
+ * The tools named in `wanted` (HOZIRON_BENCH_TOOLS, default all three; "none" for a
+ * hoziron-only run such as the memory check at scale 4), installed when missing.
+ */
+export function ensureReferenceTools(log: (line: string) => void, wanted: ReadonlySet<string>): ReferenceTools {
   const notes: string[] = [];
-  const missing = [has('pigz') ? undefined : 'pigz', resticVersion() ? undefined : 'restic'].filter((p): p is string => !!p);
+  if (!wanted.has('tar') || !wanted.has('pigz') || !wanted.has('restic')) {
+    notes.push(`reference tools limited to "${[...wanted].join(',')}" by HOZIRON_BENCH_TOOLS: the others are skipped`);
+  }
+  const missing = [
+    wanted.has('pigz') && !has('pigz') ? 'pigz' : undefined,
+    wanted.has('restic') && !resticVersion() ? 'restic' : undefined,
+  ].filter((p): p is string => !!p);
   if (missing.length) {
     const asRoot = process.getuid?.() === 0;
     const apt = (args: string[]) => spawnSync(asRoot ? 'apt-get' : 'sudo', asRoot ? args : ['-n', 'apt-get', ...args], { stdio: 'ignore' });
@@ -29,8 +39,14 @@ export function ensureReferenceTools(log: (line: string) => void): ReferenceTool
     const ok = apt(['update']).status === 0 && apt(['install', '-y', '--no-install-recommends', ...missing]).status === 0;
     notes.push(ok ? `installed ${missing.join(', ')} with apt-get` : `could not install ${missing.join(', ')} with apt-get`);
   }
-  const tools = { tar: has('tar'), pigz: has('pigz'), restic: resticVersion(), notes };
-  for (const t of ['tar', 'pigz', 'restic'] as const) if (!tools[t]) notes.push(`${t} is not installed: its figures are skipped`);
+  const tools = {
+    tar: wanted.has('tar') && has('tar'),
+    pigz: wanted.has('pigz') && has('pigz'),
+    restic: wanted.has('restic') && resticVersion(),
+    notes,
+  };
+  for (const t of ['tar', 'pigz', 'restic'] as const)
+    if (wanted.has(t) && !tools[t]) notes.push(`${t} is not installed: its figures are skipped`);
   return tools;
 }
 
