@@ -63,7 +63,8 @@ async function main(): Promise<number> {
       `${s.files} files, ${formatBytes(s.bytes)} — scale ${scale}, seed ${seed}`,
   );
 
-  const work = join(cacheDir, 'work');
+  // One scratch directory per scale, so a 4× memory run can go beside a 1× run.
+  const work = join(cacheDir, `work-scale${scale}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const tools = ensureReferenceTools(log, listFromEnv('HOZIRON_BENCH_TOOLS', 'tar,pigz,restic'));
@@ -136,7 +137,7 @@ async function main(): Promise<number> {
       machine: { cpus: cpus().length, loadavg_start: loadAtStart, loadavg_end: loadavg() },
       tools,
       sections: results,
-      daemon: daemon ? { baseline: daemon.baseline, during_backup: daemon.during_backup, backup: daemon.backup } : undefined,
+      daemon: daemon ? { runs: daemon.runs } : undefined,
       verdict,
     },
     null,

@@ -6,7 +6,7 @@
  * - then a small change to the home (bench/home/mutate.ts: 1 % of files, a few thousand
  *   rows), and the second backups: `hoziron backup create` with the first archive in
  *   storage against restic's second backup (its parent snapshot in the repository);
- *   the second archive must be a standard tar.gz that GNU tar reads on its own;
+ *   the second archive must be a standard tar.gz that GNU tar reads on its own (and `sha256sum -c` passes);
  * - `backup list` and `backup show`, for their memory.
  * Bars: first create ≤ 0.45× tar -czf, archive no larger than tar's; create again ≤
  * restic's second backup; encrypted create ≤ 1.10× plain, its peak RSS ≤ 1.10× plain;
@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { BackupRecord } from '../../src/api/types.js';
 import { formatBytes } from '../../src/cli/format.js';
 import { HomeLayout, SCOPE_ITEMS } from '../../src/home/layout.js';
@@ -72,12 +72,19 @@ function moveArchive(archive: string, dir: string): string {
   return join(dir, basename(archive));
 }
 
-/** Whether GNU tar lists the archive alone, without a word on stderr, MANIFEST.json first. */
+/**
+ * Whether the archive stands alone as a standard tar.gz: GNU tar lists it without a word on
+ * stderr, MANIFEST.json first, and `sha256sum -c` passes on its sidecar.
+ */
 function tarReadsAlone(archive: string): { ok: boolean; detail: string } {
   const r = spawnSync('tar', ['-tzf', archive], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const entries = r.stdout.split('\n').filter(Boolean);
-  const ok = r.status === 0 && r.stderr.trim() === '' && entries[0] === 'MANIFEST.json';
-  return { ok, detail: ok ? `${entries.length} entries` : `tar exit ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
+  if (r.status !== 0 || r.stderr.trim() !== '' || entries[0] !== 'MANIFEST.json') {
+    return { ok: false, detail: `tar -tzf exit ${r.status}: ${r.stderr.trim().split('\n')[0] || `first entry ${entries[0]}`}` };
+  }
+  const sum = spawnSync('sha256sum', ['-c', `${basename(archive)}.sha256`], { cwd: dirname(archive), encoding: 'utf8' });
+  if (sum.status !== 0) return { ok: false, detail: `sha256sum -c: ${(sum.stdout + sum.stderr).trim().split('\n')[0] ?? ''}` };
+  return { ok: true, detail: `${entries.length} entries, sha256sum -c OK` };
 }
 
 export async function benchBackup(ctx: BenchContext, enc: BenchEncryption | undefined): Promise<BackupOutcome> {
@@ -236,7 +243,7 @@ export async function benchBackup(ctx: BenchContext, enc: BenchEncryption | unde
     checks: [
       ratioCheck('create (again) vs restic backup (again)', goodWall(again), goodWall(resticAgain), 1.0, '≤ 1.00×'),
       factCheck(
-        'second archive: standard tar.gz, `tar -tzf` reads it alone',
+        'second archive: standard tar.gz (`tar -tzf` alone, `sha256sum -c`)',
         again.error ? undefined : secondArchive?.ok,
         secondArchive?.ok ? 'yes' : 'no',
         'yes',
