@@ -154,10 +154,12 @@ export function percentile(values: readonly number[], p: number): number {
  * Bring the machine to the same quiet state before every timed operation, ours or the
  * reference tool's: wait for a restore's background cleaner in any of `homes` to finish
  * deleting the old state (a `*.cleaner` file beside the tree in `.restore/`), then `sync`,
- * so no run pays for the write-back of the setup copy or of the run before it.
+ * so no run pays for the write-back of the setup copy or of the run before it. Returns the
+ * seconds spent waiting for cleaners: work a restore left running after it exited.
  */
-export async function quiesce(homes: string[] = []): Promise<void> {
-  const deadline = Date.now() + 120_000;
+export async function quiesce(homes: string[] = []): Promise<number> {
+  const started = performance.now();
+  const deadline = Date.now() + 600_000;
   const cleaning = () =>
     homes.some((h) => {
       try {
@@ -167,5 +169,7 @@ export async function quiesce(homes: string[] = []): Promise<void> {
       }
     });
   while (cleaning() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const waited = (performance.now() - started) / 1000;
   spawnSync('sync');
+  return waited;
 }

@@ -7,12 +7,15 @@
  * database keeps taking writes). Its warnings reach the daemon log. Each attempt and success
  * is recorded in run/backup-state.json for `GET /v1/backup/status` and for missed-slot
  * detection after a restart. `waitIdle` waits for the worker, so a stop waits for a backup.
+ * While a backup runs, its threads run at a lower CPU priority than the main thread
+ * (thread-priority.ts), so requests keep their latency on a busy machine.
  */
 import type { BackupAttempt, BackupTrigger } from '../api/daemon.js';
 import type { BackupRecord } from '../api/types.js';
 import { createBackupInWorker } from '../backup/create-in-worker.js';
 import { readBackupState, writeBackupState, type BackupState } from './backup-state.js';
 import { busy, type DaemonContext } from './context.js';
+import { backgroundPriorityWhile } from './thread-priority.js';
 
 /** One finished attempt, as the runner's observers (the metrics) see it. */
 export interface BackupOutcome {
@@ -58,6 +61,8 @@ export class BackupRunner {
     const at = new Date(startedMs).toISOString();
     const { home, cfg, log } = this.ctx;
     log.info(`backup (${trigger}, ${scope}) started`);
+    // The backup's threads yield the CPU to the main thread, which serves requests (thread-priority.ts).
+    const stopLowering = backgroundPriorityWhile();
     const job = createBackupInWorker(home, cfg, {
       scope,
       actor,
@@ -79,6 +84,7 @@ export class BackupRunner {
       this.report({ trigger, ok: false, startedMs, durationMs: Date.now() - startedMs });
       throw err;
     } finally {
+      stopLowering();
       this.active.delete(job);
       await this.persist();
     }

@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { generateReferenceHome, type GenerateSummary } from '../../bench/home/generate.js';
+import { mutateHome } from '../../bench/home/mutate.js';
 import { planHome } from '../../bench/home/plan.js';
 import { AuditLog } from '../../src/stores/audit.js';
 import { integrityCheck } from '../../src/stores/sqlite.js';
@@ -170,5 +171,25 @@ describe('reference-home generator', () => {
     expect(hashTree(a.home).get(HOME_FILES.memory)).toBe(hashTree(b.home).get(HOME_FILES.memory));
 
     expect(run(['--out', join(tmp.dir, 'x'), '--scale', '-1']).status).toBe(2);
+  });
+
+  it('makes the same small change for the same seed and step: 1 % of the files and some rows, the databases still sound', async () => {
+    const x = await generateReferenceHome(join(tmp.dir, 'mx'), { scale: SCALE, seed: 9 });
+    const y = await generateReferenceHome(join(tmp.dir, 'my'), { scale: SCALE, seed: 9 });
+    const before = hashTree(x.home);
+    const mx = mutateHome(x.home, 9, 1, SCALE);
+    const my = mutateHome(y.home, 9, 1, SCALE);
+    expect(mx).toEqual(my);
+    const hx = hashTree(x.home);
+    const hy = hashTree(y.home);
+    const changed = [...hx].filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
+    const dataFiles = [...before.keys()].filter((p) => p.startsWith('data/') && p !== HOME_FILES.memory).length;
+    expect(changed).toContain(HOME_FILES.memory);
+    expect(changed.filter((p) => p !== HOME_FILES.memory)).toHaveLength(Math.max(1, Math.round(dataFiles * 0.01)));
+    for (const p of changed) if (p !== HOME_FILES.memory) expect(hy.get(p), p).toBe(hx.get(p));
+    expect(integrityCheck(new HomeLayout(x.home).memoryDb)).toEqual([]);
+    // A later step is another change.
+    mutateHome(x.home, 9, 2, SCALE);
+    expect([...hashTree(x.home)].filter(([p, h]) => hx.get(p) !== h).length).toBeGreaterThan(1);
   });
 });
