@@ -14,11 +14,13 @@ import type { BackupRecord } from '../../src/api/types.js';
 import { formatBytes } from '../../src/cli/format.js';
 import { hoziron, hozironSync, parseJson, REPO_ROOT } from '../hoziron.js';
 import { median, quiesce, runMeasured } from '../measure.js';
-import { failureOf, figuresOf, medianWall, type Check, type Operation, type Section } from '../report.js';
-import { interleave, type BenchContext } from './context.js';
+import { failureOf, figuresOf, type Check, type Operation, type Section } from '../report.js';
+import { rotation, type BenchContext } from './context.js';
 
 const BUCKET = 'hoziron-bench';
 const RSS_BAR_BYTES = 128 * 1024 * 1024;
+
+const medianWall = (op: Operation): number => median(op.runs.map((r) => r.wall_s));
 
 /** One plain PutObject of a file (streamed, its length given), as the baseline. */
 const PLAIN_PUT = `
@@ -90,13 +92,7 @@ export async function benchUpload(ctx: BenchContext): Promise<Section> {
     };
     for (let i = 0; i < ctx.runs; i++) {
       ctx.log(`  upload run ${i + 1}/${ctx.runs}`);
-      if (interleave(i) === 'ours-first') {
-        await runOurs(i);
-        await runPut(i);
-      } else {
-        await runPut(i);
-        await runOurs(i);
-      }
+      for (const run of rotation(i, [runOurs, runPut])) await run(i);
     }
   } finally {
     await server.close();
