@@ -33,6 +33,8 @@ export interface BackupRecord {
   duration_ms?: number;
   /** Added: an age-encrypted archive (`….tar.gz.age`); its contents need an identity to read. */
   encrypted?: boolean;
+  /** Added, by create only: where its time went, milliseconds per phase (and members reused). */
+  timings?: Record<string, number>;
 }
 
 /** One archive in a prune's outcome, and why it was deleted, kept or left. */
