@@ -128,6 +128,8 @@ export class GzipMembers {
   private buf: Buffer;
   private fill = 0;
   private readonly inflight: Job[] = [];
+  /** Segment buffers whose jobs are done, for the next segments: a fresh MiB each would be garbage. */
+  private readonly spare: Buffer[] = [];
   private failed: Error | undefined;
   /** Milliseconds the segments spent being deflated (summed over parallel jobs). */
   compressMs = 0;
@@ -159,7 +161,8 @@ export class GzipMembers {
 
   private dispatch(): void {
     if (this.fill === 0) return;
-    const raw = this.buf.subarray(0, this.fill);
+    const whole = this.buf;
+    const raw = whole.subarray(0, this.fill);
     const crc = zlib.crc32(raw);
     let reused = false;
     const member = this.reuse
@@ -168,10 +171,13 @@ export class GzipMembers {
           return found ?? this.compress(raw, crc);
         })
       : this.compress(raw, crc);
-    // Mark the rejection handled now; it is rethrown when the job is awaited in order.
-    member.catch(() => undefined);
+    // The segment's buffer serves again once its job no longer reads it.
+    void member.then(
+      () => this.spare.push(whole),
+      () => undefined,
+    );
     this.inflight.push({ member, rawLength: raw.length, crc, reused: () => reused });
-    this.buf = Buffer.allocUnsafe(this.chunkSize);
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.chunkSize);
     this.fill = 0;
   }
 

@@ -20,10 +20,12 @@ import zlib from 'node:zlib';
 import { GZIP_HEADER, type MemberReuse } from './gzip.js';
 
 /** Inflate a raw deflate stream on the thread pool; also says how many input bytes it used. */
-function inflateRaw(buf: Buffer): Promise<{ buffer: Buffer; consumed: number }> {
+function inflateRaw(buf: Buffer, expected: number): Promise<{ buffer: Buffer; consumed: number }> {
   return new Promise((resolve, reject) => {
     // `info` makes the result { buffer, engine } (engine.bytesWritten: input consumed); @types/node does not type it.
-    zlib.inflateRaw(buf, { info: true } as zlib.ZlibOptions, (err, result) => {
+    // One output buffer of the expected size (and a little): not 16 KiB pieces joined afterwards.
+    const opts = { info: true, chunkSize: Math.max(64 * 1024, expected + 1024) } as zlib.ZlibOptions;
+    zlib.inflateRaw(buf, opts, (err, result) => {
       if (err) return reject(err);
       const r = result as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       resolve({ buffer: r.buffer, consumed: r.engine.bytesWritten });
@@ -120,7 +122,7 @@ export class PreviousArchive implements MemberReuse {
       if (bytesRead !== length) return undefined;
       if (!member.subarray(0, GZIP_HEADER.length).equals(GZIP_HEADER)) return undefined;
       const deflated = member.subarray(GZIP_HEADER.length, length - 8);
-      const { buffer, consumed } = await inflateRaw(deflated);
+      const { buffer, consumed } = await inflateRaw(deflated, raw.length);
       if (consumed !== deflated.length || !buffer.equals(raw)) return undefined;
       if (member.readUInt32LE(length - 8) !== crc >>> 0 || member.readUInt32LE(length - 4) !== raw.length % 2 ** 32) return undefined;
       return member;

@@ -111,12 +111,14 @@ function manifestTar(json: Buffer, mtime: Date): Buffer {
   return Buffer.concat([head, json, padding(json.length)]);
 }
 
-/** The manifest's member: level 6, and a gzip header with a comment of `pad` spaces when `pad` is given. */
-async function manifestMember(manifest: Manifest | ManifestDocument, pad?: number): Promise<Buffer> {
+/** The manifest's tar entry deflated (level 6), with what its gzip trailer needs. */
+async function deflateManifest(manifest: Manifest | ManifestDocument): Promise<{ deflated: Buffer; crc: number; rawLength: number }> {
   const tar = manifestTar(Buffer.from(JSON.stringify(manifest, manifestNameReplacer)), new Date(manifest.created_at));
-  const deflated = await deflateRaw(tar, { level: 6 });
-  return frameMember(deflated, zlib.crc32(tar), tar.length, pad === undefined ? GZIP_HEADER : commentHeader(pad));
+  return { deflated: await deflateRaw(tar, { level: 6 }), crc: zlib.crc32(tar), rawLength: tar.length };
 }
+
+/** Bytes a gzip member around `deflated` takes with the plain header (10) and trailer (8). */
+const bareMemberLength = (deflated: Buffer) => GZIP_HEADER.length + deflated.length + 8;
 
 function commentHeader(pad: number): Buffer {
   const header = Buffer.alloc(GZIP_HEADER.length + pad + 1, 0x20);
@@ -132,8 +134,8 @@ function commentHeader(pad: number): Buffer {
  * Random hex compresses as the real digests do; 1 % and 8 KiB spare cover the rest.
  */
 export async function estimateManifestMember(draft: ManifestDocument): Promise<number> {
-  const member = await manifestMember(draft);
-  return Math.ceil(member.length * 1.01) + 8192;
+  const { deflated } = await deflateManifest(draft);
+  return Math.ceil(bareMemberLength(deflated) * 1.01) + 8192;
 }
 
 export class ArchiveWriter {
@@ -317,12 +319,13 @@ export class ArchiveWriter {
       this.position += last.length;
     }
     const started = performance.now();
-    const bare = await manifestMember(manifest);
+    const { deflated, crc, rawLength } = await deflateManifest(manifest);
+    const bare = bareMemberLength(deflated);
     // The smallest padded member: the comment is then just its terminating NUL.
-    const fits = bare.length + 1 <= this.reserve;
+    const fits = bare + 1 <= this.reserve;
     let bodyOffset = this.reserve;
     if (fits) {
-      const member = await manifestMember(manifest, this.reserve - bare.length - 1);
+      const member = frameMember(deflated, crc, rawLength, commentHeader(this.reserve - bare - 1));
       if (this.age) {
         await this.writeAt(fh, this.age.prefix, 0);
         await this.writeAt(fh, this.age.sealerAt(0).sealChunks(member), this.age.prefix.length);
@@ -330,8 +333,8 @@ export class ArchiveWriter {
         await this.writeAt(fh, member, 0);
       }
     } else {
-      bodyOffset = bare.length;
-      await this.rewriteWith(bare);
+      bodyOffset = bare;
+      await this.rewriteWith(frameMember(deflated, crc, rawLength));
     }
     const manifestMs = performance.now() - started;
     const out = await this.file2();
@@ -408,7 +411,7 @@ export class ArchiveWriter {
         fsyncMs = performance.now() - started;
       });
       synced.catch(() => undefined);
-      for await (const chunk of readRange(fh, 0, Infinity)) {
+      for await (const chunk of readRange(fh, 0, Infinity, true)) {
         hash.update(chunk);
         size += chunk.length;
       }
@@ -466,12 +469,16 @@ export class ArchiveWriter {
   }
 }
 
-/** The bytes of an open file from `start` up to `end` (or its end), in fresh buffers. */
-async function* readRange(fh: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+/**
+ * The bytes of an open file from `start` up to `end` (or its end), in fresh buffers, or with
+ * `reuse` in one buffer refilled each time (for a consumer done with each piece at once).
+ */
+async function* readRange(fh: FileHandle, start: number, end: number, reuse = false): AsyncGenerator<Buffer> {
   let position = start;
+  let spare: Buffer | undefined;
   while (position < end) {
-    const buf = Buffer.allocUnsafe(Math.min(READ_BACK, end - position));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+    const buf = reuse ? (spare ??= Buffer.allocUnsafe(READ_BACK)) : Buffer.allocUnsafe(Math.min(READ_BACK, end - position));
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - position), position);
     if (bytesRead === 0) return;
     position += bytesRead;
     yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);

@@ -19,7 +19,7 @@
  * the storage directory, so the storage path never holds a plaintext byte of the home.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord, PruneEntry } from '../api/types.js';
@@ -37,7 +37,7 @@ import { HOZIRON_VERSION } from '../version.js';
 import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX, archiveRecipients, encryptsArchives } from './archive-keys.js';
 import { describeArchive, preRestoreDir } from './catalog.js';
 import { collectScope, type Collection } from './collect.js';
-import { archiveFile } from './read-file.js';
+import { archiveFile, readChunks } from './read-file.js';
 import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
 import { findPreviousArchive } from './previous.js';
@@ -257,17 +257,14 @@ async function archiveEntries(
     const snap = await snapshots.get(db.rel);
     job.timings.snapshot_wait = (job.timings.snapshot_wait ?? 0) + since(started);
     if (waiting) job.onPhase?.('compress');
-    const size = (await fs.stat(snap.path)).size;
-    progress.resize(size - db.size);
-    files.push(
-      await writer.addStream(
-        db.rel,
-        size,
-        { mode: db.mode, mtime: job.created },
-        createReadStream(snap.path, { highWaterMark: 1024 * 1024 }),
-        progress.onBytes,
-      ),
-    );
+    const fh = await fs.open(snap.path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      progress.resize(size - db.size);
+      files.push(await writer.addStream(db.rel, size, { mode: db.mode, mtime: job.created }, readChunks(fh, size), progress.onBytes));
+    } finally {
+      await fh.close();
+    }
     await snapshots.release(db.rel);
     if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
   };
