@@ -99,8 +99,10 @@ describe('ArchiveWriter in one pass', () => {
     writeFileSync(keyFile, id.fileText, { mode: 0o600 });
     const encrypted = await writeArchive({ reserve: 100, recipients: [parseRecipient(id.recipient)!] });
     await readBack(encrypted, (await readIdentityFile(keyFile)).identities);
-    const age = spawnSync('age', ['-d', '-i', keyFile, encrypted]);
-    if (age.error === undefined) expect(age.status).toBe(0);
+    // Debian's age decrypts it too (the suite's encrypted tests require the tool).
+    const age = spawnSync('sh', ['-c', 'age -d -i "$1" "$2" | gzip -t', 'sh', keyFile, encrypted], { encoding: 'utf8' });
+    expect(age.stderr).toBe('');
+    expect(age.status).toBe(0);
     // No temporary file is left behind by either.
     expect(readdirSync(work).filter((n) => !before.has(n) && n.startsWith('.'))).toEqual([]);
   });
