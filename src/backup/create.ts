@@ -138,6 +138,8 @@ interface ArchiveJob {
   recipients: Recipient[];
   /** Where database snapshots are taken. */
   snapshotDir: string;
+  /** The storage directory: where, besides the target's own, a previous archive is looked for. */
+  storageDir: string;
   warn: (message: string) => void;
   onProgress: CreateOptions['onProgress'];
   onPhase?: CreateOptions['onPhase'];
@@ -197,7 +199,7 @@ async function writeArchive(job: ArchiveJob, collection: Collection): Promise<vo
   const reserve = estimateManifestMember(draftManifest(job, collection));
   reserve.catch(() => undefined);
   // An encrypted archive never reuses a previous one's (plaintext) members.
-  const previous = job.recipients.length > 0 ? undefined : await findPreviousArchive(dirname(job.target));
+  const previous = job.recipients.length > 0 ? undefined : await findPreviousArchive([dirname(job.target), job.storageDir]);
   const reuse = previous ? await PreviousArchive.open(previous.path, previous.members) : undefined;
   t.prepare = since(started);
   const writer = ArchiveWriter.open(job.target, job.recipients, { reserve, reuse });
@@ -421,6 +423,7 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
         scope: opts.scope,
         recipients,
         snapshotDir,
+        storageDir: cfg.storageDir,
         warn,
         onProgress: opts.onProgress,
         onPhase: opts.onPhase,
