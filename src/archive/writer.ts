@@ -26,7 +26,7 @@
  * there is no second pass: the SHA-256 (of the encrypted file, as for a plain one of the
  * plain file) is computed by reading the finished file back while it is fsynced.
  *
- * Crash safety: everything lives under a temporary name (`.hoziron-tmp-<pid>-<hex>.tar.gz`)
+ * Crash safety: everything lives under a temporary name (`.hoziron-tmp-<pid>-<hex>.body`)
  * in the target's directory until `commit`, which links the fsynced archive into place and
  * fsyncs the directory. A process killed at any line leaves at most temporary files, which
  * the next backup command removes (`removeLeftovers`); never a partial archive under a real
@@ -36,6 +36,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { once } from 'node:events';
 import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -129,13 +130,24 @@ function commentHeader(pad: number): Buffer {
 }
 
 /**
- * An upper estimate of the manifest member's size, from a draft of the manifest whose
- * unknowns are stand-ins of the same shape (random hex for digests, the largest sizes).
- * Random hex compresses as the real digests do; 1 % and 8 KiB spare cover the rest.
+ * An upper estimate of the manifest member's size, from the text of a draft manifest whose
+ * unknowns are stand-ins of the same shape (random hex for digests, the largest sizes),
+ * given in pieces so that no copy of the whole draft is ever held. Random hex compresses as
+ * the real digests do; 1 % and 512 bytes spare cover the rest (and a miss only costs the
+ * fallback's copy).
  */
-export async function estimateManifestMember(draft: ManifestDocument): Promise<number> {
-  const { deflated } = await deflateManifest(draft);
-  return Math.ceil(bareMemberLength(deflated) * 1.01) + 8192;
+export async function estimateManifestMember(text: Iterable<string>): Promise<number> {
+  const deflate = zlib.createDeflateRaw({ level: 6 });
+  let deflated = 0;
+  deflate.on('data', (chunk: Buffer) => {
+    deflated += chunk.length;
+  });
+  const ended = once(deflate, 'end');
+  for (const piece of text) if (!deflate.write(piece)) await once(deflate, 'drain');
+  deflate.end();
+  await ended;
+  // The entry's tar header and padding: a block each, compressed to far less.
+  return Math.ceil((bareMemberLength(Buffer.alloc(0)) + deflated + 2 * BLOCK) * 1.01) + 512;
 }
 
 export class ArchiveWriter {
@@ -162,7 +174,8 @@ export class ArchiveWriter {
     private readonly recipients: readonly Recipient[],
     opts: WriterOptions,
   ) {
-    this.finalPath = tempPathIn(dirname(target), 'tar.gz');
+    // `.body` while the body streams in; `commit` links this same file into place.
+    this.finalPath = tempPathIn(dirname(target), 'body');
     this.paths.push(this.finalPath);
     if (recipients.length > 0) this.age = new AgeFileWriter(recipients);
     this.laidOut = Promise.resolve(opts.reserve ?? DEFAULT_RESERVE).then((reserve) => this.layOut(reserve));

@@ -23,7 +23,8 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord, PruneEntry } from '../api/types.js';
-import { DirList, FileList, FORMAT_VERSION, type Manifest, type ManifestDocument, type ManifestFile } from '../archive/manifest.js';
+import { DirList, FileList, FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
+import { manifestNameReplacer } from '../archive/entry-name.js';
 import { PreviousArchive } from '../archive/member-reuse.js';
 import { ArchiveWriter, estimateManifestMember, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
@@ -196,7 +197,7 @@ async function writeArchive(job: ArchiveJob, collection: Collection): Promise<vo
   const t = job.timings;
   let started = performance.now();
   // Estimated on the thread pool while the first entries are read; the first write waits for it.
-  const reserve = estimateManifestMember(draftManifest(job, collection));
+  const reserve = estimateManifestMember(draftManifestText(job, collection));
   reserve.catch(() => undefined);
   // An encrypted archive never reuses a previous one's (plaintext) members.
   const previous = job.recipients.length > 0 ? undefined : await findPreviousArchive([dirname(job.target), job.storageDir]);
@@ -281,28 +282,48 @@ async function archiveEntries(
   return { files, auditHead };
 }
 
+/** Lines of the draft manifest per piece of its text. */
+const DRAFT_BATCH = 512;
+
 /**
- * The manifest as it will be but for what only the archiving tells (digests, snapshot sizes,
- * the audit head): stand-ins of the same shape and at least the same length, from which the
- * writer reserves room for the real one (see ArchiveWriter).
+ * The text of the manifest as it will be but for what only the archiving tells (digests,
+ * snapshot sizes, the audit head): stand-ins of the same shape and at least the same
+ * length, in pieces, from which the writer reserves room for the real one (ArchiveWriter).
  */
-function draftManifest(job: ArchiveJob, collection: Collection): ManifestDocument {
+function* draftManifestText(job: ArchiveJob, collection: Collection): Generator<string> {
   const digest = () => randomBytes(32).toString('hex');
-  return {
+  const head = JSON.stringify({
     format: FORMAT_VERSION,
     id: randomUUID(),
     created_at: job.created.toISOString(),
     scope: job.scope,
     hoziron_version: HOZIRON_VERSION,
     host: hostname(),
-    files: [
-      ...collection.files.map((f) => ({ path: f.rel, size: f.size, mode: f.mode, sha256: digest() })),
-      // A snapshot may outgrow the live file (pages still in its -wal): one more digit.
-      ...collection.dbs.map((d) => ({ path: d.rel, size: d.size * 10 + 9, mode: d.mode, sha256: digest() })),
-    ],
-    dirs: collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })),
-    audit_head: job.scope === 'full' ? { seq: Number.MAX_SAFE_INTEGER, hash: digest() } : null,
-  };
+  });
+  function* lines(): Generator<object> {
+    for (const f of collection.files) yield { path: f.rel, size: f.size, mode: f.mode, sha256: digest() };
+    // A snapshot may outgrow the live file (pages still in its -wal): one more digit.
+    for (const d of collection.dbs) yield { path: d.rel, size: d.size * 10 + 9, mode: d.mode, sha256: digest() };
+  }
+  function* batched(items: Iterable<object>): Generator<string> {
+    let batch: string[] = [];
+    let first = true;
+    for (const item of items) {
+      batch.push(JSON.stringify(item, manifestNameReplacer));
+      if (batch.length === DRAFT_BATCH) {
+        yield `${first ? '' : ','}${batch.join(',')}`;
+        first = false;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield `${first ? '' : ','}${batch.join(',')}`;
+  }
+  yield `${head.slice(0, -1)},"files":[`;
+  yield* batched(lines());
+  yield '],"dirs":[';
+  yield* batched(collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })));
+  const audit = job.scope === 'full' ? { seq: Number.MAX_SAFE_INTEGER, hash: digest() } : null;
+  yield `],"audit_head":${JSON.stringify(audit)}}`;
 }
 
 function buildManifest(job: ArchiveJob, collection: Collection, files: ManifestFile[], auditHead: AuditHead | null): Manifest {

@@ -3,7 +3,8 @@
  * back by our strict reader and by GNU tar and Python's tarfile, names and bytes intact.
  */
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ManifestDocument as Manifest, ManifestFile } from '../../src/archive/manifest.js';
 import { readArchive } from '../../src/archive/reader.js';
-import { ArchiveWriter } from '../../src/archive/writer.js';
+import { ArchiveWriter, estimateManifestMember } from '../../src/archive/writer.js';
 import { generateIdentity, parseRecipient, readIdentityFile, type Recipient } from '../../src/crypto/keys.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hoziron-writer-'));
@@ -78,6 +79,34 @@ async function readBack(archive: string, identities?: Awaited<ReturnType<typeof 
   );
   for (const { path, body } of FILES) expect(Buffer.concat(got.get(path)!).equals(body), path).toBe(true);
 }
+
+describe('estimateManifestMember', () => {
+  it('reserves a little more than the manifest member takes, from the text given in pieces', async () => {
+    const files = Array.from({ length: 5000 }, (_, i) => ({
+      path: `data/memory/agent-${i % 50}/note-${i}.md`,
+      size: 1000 + i,
+      mode: 0o644,
+      sha256: randomBytes(32).toString('hex'),
+    }));
+    const manifest: Manifest = {
+      format: 1,
+      id: randomUUID(),
+      created_at: MTIME.toISOString(),
+      scope: 'agents',
+      hoziron_version: '0.1.0',
+      host: 'test',
+      files,
+      dirs: [],
+      audit_head: null,
+    };
+    const text = JSON.stringify(manifest);
+    const pieces = Array.from({ length: Math.ceil(text.length / 4096) }, (_, i) => text.slice(i * 4096, (i + 1) * 4096));
+    const reserve = await estimateManifestMember(pieces);
+    const actual = gzipSync(Buffer.concat([Buffer.alloc(512), Buffer.from(text)]), { level: 6 }).length;
+    expect(reserve).toBeGreaterThan(actual);
+    expect(reserve).toBeLessThan(actual * 1.03 + 1024);
+  });
+});
 
 describe('ArchiveWriter in one pass', () => {
   it('pads the manifest member to its reserved region with a gzip comment that gzip and tar skip', async () => {
