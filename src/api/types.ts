@@ -37,6 +37,8 @@ export interface BackupRecord {
   location?: BackupLocation;
   /** Added to a create's record with `[backup.remote]`: how its upload went (`error` when it failed). */
   upload?: { ok: boolean; error?: string };
+  /** Added, by create only: where its time went, milliseconds per phase (and members reused). */
+  timings?: Record<string, number>;
 }
 
 export type BackupLocation = 'local' | 'remote' | 'both';

@@ -18,13 +18,15 @@
  * the database snapshots, plaintext by nature, are taken in the home's `run/` rather than in
  * the storage directory, so the storage path never holds a plaintext byte of the home.
  */
-import { randomUUID } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupRecord, PruneEntry } from '../api/types.js';
 import { DirList, FileList, FORMAT_VERSION, type Manifest, type ManifestFile } from '../archive/manifest.js';
-import { ArchiveWriter, type FinishedArchive } from '../archive/writer.js';
+import { manifestNameReplacer } from '../archive/entry-name.js';
+import { PreviousArchive } from '../archive/member-reuse.js';
+import { ArchiveWriter, estimateManifestMember, type FinishedArchive } from '../archive/writer.js';
 import { removeLeftovers } from '../fsutil/temp.js';
 import { HozironError, withIoContext } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
@@ -36,9 +38,10 @@ import { HOZIRON_VERSION } from '../version.js';
 import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX, archiveRecipients, encryptsArchives } from './archive-keys.js';
 import { describeArchive, preRestoreDir } from './catalog.js';
 import { collectScope, type Collection } from './collect.js';
-import { archiveFile } from './read-file.js';
+import { archiveFile, readChunks } from './read-file.js';
 import { withBackupLock } from './lock.js';
 import { PRE_RESTORE_RETENTION, applyRetention, auditEvent, tidyStorage } from './retention.js';
+import { findPreviousArchive } from './previous.js';
 import { checksumSidecar, summarizeManifest, summarySidecar, writeChecksum, writeSummary } from './sidecars.js';
 import { uploadAfterCreate } from './offsite.js';
 import { SnapshotRunner } from './snapshot.js';
@@ -137,10 +140,26 @@ interface ArchiveJob {
   recipients: Recipient[];
   /** Where database snapshots are taken. */
   snapshotDir: string;
+  /** The storage directory: where, besides the target's own, a previous archive is looked for. */
+  storageDir: string;
   warn: (message: string) => void;
   onProgress: CreateOptions['onProgress'];
   onPhase?: CreateOptions['onPhase'];
+  /** Filled in as the create goes: milliseconds per phase (see `CreateTimings`). */
+  timings: CreateTimings;
 }
+
+/**
+ * Where a create's time went, in milliseconds: `collect` (walking the home), `snapshot`
+ * (the database snapshots, in their worker), `snapshot_wait` (the archive waiting for one),
+ * `stream` (every entry read, hashed and compressed), within it `hash` and `compress` (summed
+ * over parallel work) and `write`; then `manifest`, `checksum` (the finished file read back),
+ * `fsync`, `seal` (manifest to sidecars and link), and `total`. `reused_*`: members copied
+ * from the previous archive instead of compressed (their verification is `reuse_verify`).
+ */
+type CreateTimings = Record<string, number>;
+
+const since = (start: number) => Math.round(performance.now() - start);
 
 /** Counts archived bytes against a total that is corrected as each snapshot's size is known. */
 class ByteProgress {
@@ -176,17 +195,38 @@ async function writeArchive(job: ArchiveJob, collection: Collection): Promise<vo
     collection.dbs.map((d) => ({ rel: d.rel, src: d.abs, auditHead: d.rel === HOME_FILES.audit })),
     job.snapshotDir,
   );
-  const writer = ArchiveWriter.open(job.target, job.recipients);
+  const t = job.timings;
+  let started = performance.now();
+  // Estimated on the thread pool while the first entries are read; the first write waits for it.
+  const reserve = estimateManifestMember(draftManifestText(job, collection));
+  reserve.catch(() => undefined);
+  // An encrypted archive never reuses a previous one's (plaintext) members.
+  const previous = job.recipients.length > 0 ? undefined : await findPreviousArchive([dirname(job.target), job.storageDir]);
+  const reuse = previous ? await PreviousArchive.open(previous.path, previous.members) : undefined;
+  t.prepare = since(started);
+  const writer = ArchiveWriter.open(job.target, job.recipients, { reserve, reuse });
   let sidecarsWritten = false;
   try {
     job.onPhase?.('compress');
+    started = performance.now();
     const { files, auditHead } = await archiveEntries(writer, collection, snapshots, job, progress);
+    t.stream = since(started);
     job.onPhase?.('write');
+    started = performance.now();
     const manifest = buildManifest(job, collection, files, auditHead);
     const finished = await writer.finish(manifest);
     sidecarsWritten = true;
     await writeSidecars(job, finished, manifest);
     await writer.commit();
+    t.seal = since(started);
+    Object.assign(t, finished.timings);
+    t.snapshot = snapshots.workMs;
+    if (reuse) {
+      t.reused_members = reuse.stats.members;
+      t.reused_bytes = reuse.stats.bytes;
+      t.reuse_refused = reuse.stats.refused;
+      t.reuse_verify = Math.round(reuse.stats.verifyMs);
+    }
     if (KILL_AFTER_LINK) process.kill(process.pid, 'SIGKILL');
   } catch (err) {
     await writer.abort();
@@ -196,6 +236,8 @@ async function writeArchive(job: ArchiveJob, collection: Collection): Promise<vo
       await fs.rm(summarySidecar(job.target), { force: true });
     }
     throw err;
+  } finally {
+    await reuse?.close();
   }
 }
 
@@ -215,19 +257,18 @@ async function archiveEntries(
     const db = collection.dbs[nextDb++]!;
     const waiting = !snapshots.ready(db.rel);
     if (waiting) job.onPhase?.('snapshot');
+    const started = performance.now();
     const snap = await snapshots.get(db.rel);
+    job.timings.snapshot_wait = (job.timings.snapshot_wait ?? 0) + since(started);
     if (waiting) job.onPhase?.('compress');
-    const size = (await fs.stat(snap.path)).size;
-    progress.resize(size - db.size);
-    files.push(
-      await writer.addStream(
-        db.rel,
-        size,
-        { mode: db.mode, mtime: job.created },
-        createReadStream(snap.path, { highWaterMark: 1024 * 1024 }),
-        progress.onBytes,
-      ),
-    );
+    const fh = await fs.open(snap.path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      progress.resize(size - db.size);
+      files.push(await writer.addStream(db.rel, size, { mode: db.mode, mtime: job.created }, readChunks(fh, size), progress.onBytes));
+    } finally {
+      await fh.close();
+    }
     await snapshots.release(db.rel);
     if (db.rel === HOME_FILES.audit) auditHead = snap.auditHead;
   };
@@ -240,6 +281,50 @@ async function archiveEntries(
   }
   while (nextDb < collection.dbs.length) await archiveNextDb();
   return { files, auditHead };
+}
+
+/** Lines of the draft manifest per piece of its text. */
+const DRAFT_BATCH = 512;
+
+/**
+ * The text of the manifest as it will be but for what only the archiving tells (digests,
+ * snapshot sizes, the audit head): stand-ins of the same shape and at least the same
+ * length, in pieces, from which the writer reserves room for the real one (ArchiveWriter).
+ */
+function* draftManifestText(job: ArchiveJob, collection: Collection): Generator<string> {
+  const digest = () => randomBytes(32).toString('hex');
+  const head = JSON.stringify({
+    format: FORMAT_VERSION,
+    id: randomUUID(),
+    created_at: job.created.toISOString(),
+    scope: job.scope,
+    hoziron_version: HOZIRON_VERSION,
+    host: hostname(),
+  });
+  function* lines(): Generator<object> {
+    for (const f of collection.files) yield { path: f.rel, size: f.size, mode: f.mode, sha256: digest() };
+    // A snapshot may outgrow the live file (pages still in its -wal): one more digit.
+    for (const d of collection.dbs) yield { path: d.rel, size: d.size * 10 + 9, mode: d.mode, sha256: digest() };
+  }
+  function* batched(items: Iterable<object>): Generator<string> {
+    let batch: string[] = [];
+    let first = true;
+    for (const item of items) {
+      batch.push(JSON.stringify(item, manifestNameReplacer));
+      if (batch.length === DRAFT_BATCH) {
+        yield `${first ? '' : ','}${batch.join(',')}`;
+        first = false;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield `${first ? '' : ','}${batch.join(',')}`;
+  }
+  yield `${head.slice(0, -1)},"files":[`;
+  yield* batched(lines());
+  yield '],"dirs":[';
+  yield* batched(collection.dirs.map((d) => ({ path: d.rel, mode: d.mode })));
+  const audit = job.scope === 'full' ? { seq: Number.MAX_SAFE_INTEGER, hash: digest() } : null;
+  yield `],"audit_head":${JSON.stringify(audit)}}`;
 }
 
 function buildManifest(job: ArchiveJob, collection: Collection, files: ManifestFile[], auditHead: AuditHead | null): Manifest {
@@ -265,6 +350,7 @@ async function writeSidecars(job: ArchiveJob, finished: FinishedArchive, manifes
     checksum: `sha256:${finished.sha256}`,
     manifest: summarizeManifest(manifest),
     last_verified_at: null,
+    ...(finished.members ? { members: finished.members } : {}),
     // Wall time from the start of the create to its sidecars: what the console charts.
     duration_ms: Date.now() - job.created.getTime(),
   });
@@ -326,6 +412,8 @@ async function applyRetentionAfterCreate(
 async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateOptions): Promise<BackupRecord> {
   const warn = opts.onWarning ?? (() => undefined);
   const kind = opts.kind ?? 'regular';
+  const begun = performance.now();
+  const timings: CreateTimings = {};
   await ensureDir(cfg.storageDir, 0o700);
   await tidyStorage(home, cfg, warn);
   const created = new Date();
@@ -342,7 +430,9 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
     await removeLeftovers(snapshotDir);
   }
 
+  let started = performance.now();
   const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
+  timings.collect = since(started);
   collection.warnings.forEach(warn);
   // A raw errno error while writing (a full disk: a write on an open file names no path)
   // names the directory the archive was being written to.
@@ -355,18 +445,23 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
         scope: opts.scope,
         recipients,
         snapshotDir,
+        storageDir: cfg.storageDir,
         warn,
         onProgress: opts.onProgress,
         onPhase: opts.onPhase,
+        timings,
       },
       collection,
     ),
   );
 
+  started = performance.now();
   const { record } = await describeArchive(target, kindAt, false);
   if (opts.audit !== false) auditCreate(home, opts.actor, record, warn);
   await applyRetentionAfterCreate(home, cfg, opts, kind, target, warn);
-  return record;
+  timings.record = since(started);
+  timings.total = since(begun);
+  return { ...record, timings };
 }
 
 /** How a create names itself in the backup lock (what a refused operation is told). */

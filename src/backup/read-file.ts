@@ -55,12 +55,16 @@ function readWholeSync(abs: string | Buffer): WholeRead {
   }
 }
 
-/** Up to `size` bytes of an open file, in fresh 1 MiB buffers (the packer keeps them). */
-async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer> {
+/**
+ * Up to `size` bytes of an open file, 1 MiB at a time in one buffer refilled for each piece:
+ * the writer hashes and copies every piece before it asks for the next, and a fresh MiB per
+ * piece would only be garbage for the collector (and resident memory until it runs).
+ */
+export async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer> {
   let position = 0;
+  const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, size));
   while (position < size) {
-    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, size - position));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - position), position);
     if (bytesRead === 0) return;
     position += bytesRead;
     yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);

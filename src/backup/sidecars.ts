@@ -5,7 +5,8 @@
  * the archive was last verified). A summary records the archive's size and mtime; one that
  * no longer matches its archive is ignored and rebuilt. The summary may also cache the
  * outcome of retention's checksum check (`checked`), keyed by the size and mtime of the
- * bytes checked. Both are written atomically, 0600.
+ * bytes checked, and where a plain archive's gzip members lie (`members`, for reuse by the
+ * next create). Both are written atomically, 0600.
  */
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -47,6 +48,16 @@ const summarySchema = z.object({
   duration_ms: z.number().int().nonnegative().optional(),
   checked: z
     .object({ size: z.number().int(), mtime_ms: z.number(), ok: z.boolean(), at: z.string(), reason: z.string().optional() })
+    .optional(),
+  /**
+   * Where a plain archive's body members lie (member-reuse.ts), for the next create to reuse
+   * unchanged ones. Untrusted like the rest of the file: a member is reused only once proven.
+   */
+  members: z
+    .object({
+      body_offset: z.number().int().nonnegative(),
+      list: z.array(z.tuple([z.number().int().positive(), z.number().int().nonnegative(), z.number().int().nonnegative()])),
+    })
     .optional(),
 });
 
@@ -93,8 +104,22 @@ export function isCurrent(s: Summary, stat: { size: number; mtimeMs: number }): 
   return s.archive.size === stat.size && s.archive.mtime_ms === stat.mtimeMs;
 }
 
+/**
+ * Write `archive`'s summary. A summary rewritten for the same archive bytes (a verify, a
+ * cached check) keeps the member index of the one it replaces, so reuse survives it.
+ */
 export async function writeSummary(archive: string, summary: Summary): Promise<void> {
-  await writeFileAtomic(summarySidecar(archive), `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
+  let written = summary;
+  if (!summary.members) {
+    const old = await readAnySummary(archive);
+    if (old?.members && old.archive.size === summary.archive.size && old.archive.mtime_ms === summary.archive.mtime_ms)
+      written = { ...summary, members: old.members };
+  }
+  // The member index on one line: thousands of short arrays, one number per line, would be most of the file.
+  const { members, ...rest } = written;
+  let text = JSON.stringify(rest, null, 2);
+  if (members) text = `${text.slice(0, -2)},\n  "members": ${JSON.stringify(members)}\n}`;
+  await writeFileAtomic(summarySidecar(archive), `${text}\n`, { mode: 0o600 });
 }
 
 /** `<hex>  <basename>\n`, exactly what `sha256sum` prints. */

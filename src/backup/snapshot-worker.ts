@@ -9,6 +9,7 @@ import type { SnapshotJob, SnapshotMessage } from './snapshot.js';
 import { serveWorker } from './worker-runner.js';
 
 function snapshot(job: SnapshotJob): SnapshotMessage {
+  const started = performance.now();
   try {
     const db = new Database(job.src, { fileMustExist: true });
     try {
@@ -34,7 +35,7 @@ function snapshot(job: SnapshotJob): SnapshotMessage {
         snap.close();
       }
     }
-    return { rel: job.rel, ok: true, auditHead };
+    return { rel: job.rel, ok: true, auditHead, ms: Math.round(performance.now() - started) };
   } catch (err) {
     return { rel: job.rel, ok: false, error: (err as Error).message };
   }

@@ -30,6 +30,8 @@ export interface SnapshotMessage {
   ok: boolean;
   error?: string;
   auditHead?: AuditHead | null;
+  /** How long the snapshot took in the worker, milliseconds. */
+  ms?: number;
 }
 
 export interface DatabaseSnapshot {
@@ -66,6 +68,8 @@ export class SnapshotRunner {
   private readonly results = new Map<string, Promise<DatabaseSnapshot>>();
   private readonly jobs: SnapshotJob[];
   private readonly settled = new Set<string>();
+  /** Milliseconds the worker spent on snapshots so far. */
+  workMs = 0;
 
   private constructor(jobs: SnapshotJob[]) {
     this.jobs = jobs;
@@ -79,6 +83,7 @@ export class SnapshotRunner {
       const s = settle.get(m.rel)!;
       settle.delete(m.rel);
       this.settled.add(m.rel);
+      this.workMs += m.ms ?? 0;
       if (m.ok) s.resolve({ rel: m.rel, path: jobs.find((j) => j.rel === m.rel)!.dest, auditHead: m.auditHead ?? null });
       else s.reject(snapshotError(m.rel, m.error ?? 'unknown error', jobs.find((j) => j.rel === m.rel)!.dest));
     };

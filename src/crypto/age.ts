@@ -9,9 +9,8 @@
  *   then emits plaintext chunk by chunk, each only after its tag verified. A wrong identity,
  *   a damaged header, a damaged or missing chunk, or bytes after the final chunk are each
  *   one `HozironError` naming the file, never the key.
- * - `ScratchCipher` seals the writer's temporary body under an ephemeral AES-256-GCM key
- *   that exists only in this process's memory: the body is unreadable on disk, and a dead
- *   process's leftover body is unreadable forever.
+ * - `AgeFileWriter` writes an age file out of order: the archive writer seals its body as it
+ *   is produced, after a region reserved for the manifest, and that region last.
  *
  * Invariant: no plaintext byte of an encrypted archive reaches a file through this module.
  */
@@ -30,7 +29,7 @@ import {
   type ParsedHeader,
 } from './age-header.js';
 import type { Identity, Recipient } from './keys.js';
-import { StreamError, StreamOpener, StreamSealer } from './stream.js';
+import { SEALED_CHUNK, StreamError, StreamOpener, StreamSealer } from './stream.js';
 
 const NONCE = 16;
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -222,43 +221,40 @@ export async function inspectAgeHeader(path: string): Promise<AgeHeaderSummary> 
 }
 
 /**
- * An ephemeral key for a temporary file: sealed on the way out, opened on the way back, by
- * this object only. The key is never written anywhere.
+ * A new age file for `recipients`, written out of order: its prefix (header ‖ nonce) is fixed
+ * now, and any stretch of the payload can be sealed at its chunk counter and placed at its
+ * offset (`offsetOf`). The archive writer seals the body as it is produced, after a region
+ * reserved for the manifest, and seals that region last; no plaintext is ever written.
  */
-export class ScratchCipher {
-  private readonly key = randomBytes(32);
+export class AgeFileWriter {
+  readonly prefix: Buffer;
+  private readonly key: Buffer;
 
-  /** Plaintext in, sealed scratch bytes out. */
-  sealer(): Transform {
-    const sealer = new StreamSealer(this.key, 'aes-256-gcm');
-    return new Transform({
-      highWaterMark: 1 << 20,
-      transform(chunk: Buffer, _enc, cb) {
-        const out = sealer.update(chunk);
-        cb(null, out.length > 0 ? out : undefined);
-      },
-      flush(cb) {
-        cb(null, sealer.final());
-      },
-    });
+  constructor(recipients: readonly Recipient[]) {
+    if (recipients.length === 0) throw new HozironError('internal', 'AgeFileWriter without recipients');
+    const fileKey = randomBytes(16);
+    const nonce = randomBytes(NONCE);
+    this.prefix = Buffer.concat([encodeHeader(fileKey, recipients), nonce]);
+    this.key = payloadKey(fileKey, nonce);
+    fileKey.fill(0);
   }
 
-  /** The sealed scratch bytes of `source` back as plaintext, each chunk verified. */
-  async *open(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    const opener = new StreamOpener(this.key, 'aes-256-gcm');
-    try {
-      for await (const chunk of source) {
-        const plain = opener.update(chunk);
-        if (plain.length > 0) yield plain;
-      }
-      yield opener.final();
-    } catch (err) {
-      if (err instanceof StreamError) throw new HozironError('io', `the temporary archive body was damaged on disk: ${err.message}`);
-      throw err;
-    }
+  /** A sealer of the payload from plaintext chunk `counter` on. */
+  sealerAt(counter: number): StreamSealer {
+    return new StreamSealer(this.key, 'chacha20-poly1305', counter);
   }
 
-  /** Forget the key (the temporary file becomes unreadable). */
+  /** An opener of this file's own payload from chunk `counter` on. */
+  openerAt(counter: number): StreamOpener {
+    return new StreamOpener(this.key, 'chacha20-poly1305', counter);
+  }
+
+  /** Where plaintext chunk `counter` lies in the file. */
+  offsetOf(counter: number): number {
+    return this.prefix.length + counter * SEALED_CHUNK;
+  }
+
+  /** Forget the payload key. */
   destroy(): void {
     this.key.fill(0);
   }

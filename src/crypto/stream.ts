@@ -6,16 +6,16 @@
  * does anything appended after the final chunk. The final chunk may be a full 64 KiB but is
  * empty only when the whole plaintext is.
  *
- * Invariant: plaintext leaves `StreamOpener` only after its chunk's tag verified. The same code
- * seals the writer's scratch body under an ephemeral AES-256-GCM key (stream-cipher choice is
- * the only difference), so one tested implementation covers both.
+ * Invariant: plaintext leaves `StreamOpener` only after its chunk's tag verified. A sealer or
+ * opener may start at any chunk counter: the archive writer seals the body (chunks after the
+ * manifest's reserved region) as it is produced and the region's chunks last.
  */
 import { createCipheriv, createDecipheriv, type CipherGCMTypes } from 'node:crypto';
 import { HozironError } from '../errors.js';
 
 export const CHUNK = 64 * 1024;
 const TAG = 16;
-const SEALED_CHUNK = CHUNK + TAG;
+export const SEALED_CHUNK = CHUNK + TAG;
 /** 2^40 chunks (64 PiB) is far beyond any archive; past it the counter would need all 11 bytes. */
 const MAX_CHUNKS = 2 ** 40;
 
@@ -75,12 +75,13 @@ class Pending {
 /** Seals plaintext into STREAM chunks; `update` returns whole sealed chunks as they complete. */
 export class StreamSealer {
   private readonly pending = new Pending();
-  private counter = 0;
   private done = false;
 
+  /** `counter`: the first chunk's number (a writer may seal a later part of the payload first). */
   constructor(
     private readonly key: Buffer,
     private readonly algorithm: StreamAlgorithm = 'chacha20-poly1305',
+    private counter = 0,
   ) {}
 
   private seal(plain: Buffer, last: boolean, out: Buffer, at: number): number {
@@ -106,6 +107,18 @@ export class StreamSealer {
     return out;
   }
 
+  /**
+   * Seal `plain`, a whole number of chunks, as non-final chunks: the leading part of a payload
+   * whose rest another sealer (started at a later counter) seals.
+   */
+  sealChunks(plain: Buffer): Buffer {
+    if (plain.length % CHUNK !== 0 || this.pending.length > 0) throw new HozironError('internal', 'sealChunks needs whole chunks');
+    const out = Buffer.allocUnsafe((plain.length / CHUNK) * SEALED_CHUNK);
+    let at = 0;
+    for (let o = 0; o < plain.length; o += CHUNK) at += this.seal(plain.subarray(o, o + CHUNK), false, out, at);
+    return out;
+  }
+
   /** The final chunk (possibly a full one; empty only if nothing at all was sealed). */
   final(): Buffer {
     if (this.done) throw new HozironError('internal', 'StreamSealer.final called twice');
@@ -123,12 +136,12 @@ export class StreamError extends Error {}
 /** Opens STREAM chunks; plaintext is returned only for chunks whose tag verified. */
 export class StreamOpener {
   private readonly pending = new Pending();
-  private counter = 0;
   private finished = false;
 
   constructor(
     private readonly key: Buffer,
     private readonly algorithm: StreamAlgorithm = 'chacha20-poly1305',
+    private counter = 0,
   ) {}
 
   private open(sealed: Buffer, last: boolean): Buffer {
