@@ -173,11 +173,12 @@ export class ArchiveWriter {
     readonly target: string,
     private readonly recipients: readonly Recipient[],
     opts: WriterOptions,
+    age: AgeFileWriter | undefined,
   ) {
     // `.body` while the body streams in; `commit` links this same file into place.
     this.finalPath = tempPathIn(dirname(target), 'body');
     this.paths.push(this.finalPath);
-    if (recipients.length > 0) this.age = new AgeFileWriter(recipients);
+    this.age = age;
     this.laidOut = Promise.resolve(opts.reserve ?? DEFAULT_RESERVE).then((reserve) => this.layOut(reserve));
     this.laidOut.catch(() => undefined);
     // A previous archive's members are plaintext: an encrypted archive never reuses them.
@@ -195,8 +196,9 @@ export class ArchiveWriter {
    * Start an archive that `commit` will place at `target` (its directory must exist);
    * encrypted to `recipients` when there are any.
    */
-  static open(target: string, recipients: readonly Recipient[] = [], opts: WriterOptions = {}): ArchiveWriter {
-    return new ArchiveWriter(target, recipients, opts);
+  static async open(target: string, recipients: readonly Recipient[] = [], opts: WriterOptions = {}): Promise<ArchiveWriter> {
+    const age = recipients.length > 0 ? await AgeFileWriter.create(recipients) : undefined;
+    return new ArchiveWriter(target, recipients, opts, age);
   }
 
   /** Place the body after a region of (at least) `wanted` bytes. */

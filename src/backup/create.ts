@@ -204,7 +204,7 @@ async function writeArchive(job: ArchiveJob, collection: Collection): Promise<vo
   const previous = job.recipients.length > 0 ? undefined : await findPreviousArchive([dirname(job.target), job.storageDir]);
   const reuse = previous ? await PreviousArchive.open(previous.path, previous.members) : undefined;
   t.prepare = since(started);
-  const writer = ArchiveWriter.open(job.target, job.recipients, { reserve, reuse });
+  const writer = await ArchiveWriter.open(job.target, job.recipients, { reserve, reuse });
   let sidecarsWritten = false;
   try {
     job.onPhase?.('compress');

@@ -230,13 +230,21 @@ export class AgeFileWriter {
   readonly prefix: Buffer;
   private readonly key: Buffer;
 
-  constructor(recipients: readonly Recipient[]) {
+  private constructor(prefix: Buffer, key: Buffer) {
+    this.prefix = prefix;
+    this.key = key;
+  }
+
+  /** A new file key wrapped to `recipients` (a passphrase's scrypt runs on the thread pool). */
+  static async create(recipients: readonly Recipient[]): Promise<AgeFileWriter> {
     if (recipients.length === 0) throw new HozironError('internal', 'AgeFileWriter without recipients');
     const fileKey = randomBytes(16);
     const nonce = randomBytes(NONCE);
-    this.prefix = Buffer.concat([encodeHeader(fileKey, recipients), nonce]);
-    this.key = payloadKey(fileKey, nonce);
-    fileKey.fill(0);
+    try {
+      return new AgeFileWriter(Buffer.concat([await encodeHeader(fileKey, recipients), nonce]), payloadKey(fileKey, nonce));
+    } finally {
+      fileKey.fill(0);
+    }
   }
 
   /** A sealer of the payload from plaintext chunk `counter` on. */

@@ -32,7 +32,7 @@ const MTIME = new Date('2024-05-06T07:08:09Z');
 
 async function writeArchive(opts: { reserve?: number; recipients?: Recipient[] } = {}): Promise<string> {
   const target = join(work, `${randomUUID()}.tar.gz${opts.recipients ? '.age' : ''}`);
-  const writer = ArchiveWriter.open(target, opts.recipients, { reserve: opts.reserve });
+  const writer = await ArchiveWriter.open(target, opts.recipients, { reserve: opts.reserve });
   for (const path of DIRS) await writer.addDirectory(path, { mode: 0o755, mtime: MTIME });
   const files: ManifestFile[] = [];
   for (const { path, body } of FILES) {
@@ -141,7 +141,7 @@ describe('ArchiveWriter in one pass', () => {
     const keyFile = join(work, `${randomUUID()}.key`);
     writeFileSync(keyFile, id.fileText, { mode: 0o600 });
     const target = join(work, `${randomUUID()}.tar.gz.age`);
-    const writer = ArchiveWriter.open(target, [parseRecipient(id.recipient)!], { reserve: 1 });
+    const writer = await ArchiveWriter.open(target, [parseRecipient(id.recipient)!], { reserve: 1 });
     const meta = { mode: 0o600, mtime: MTIME };
     for (const d of ['data', 'data/memory']) await writer.addDirectory(d, meta);
     const files: ManifestFile[] = [];

@@ -129,7 +129,7 @@ describe('STREAM', () => {
 
   it('an age file written out of order (body first, then the leading chunks) decrypts as one', async () => {
     const a = await identityFor('ooo.txt');
-    const writer = new AgeFileWriter([parseRecipient(a.recipient)!]);
+    const writer = await AgeFileWriter.create([parseRecipient(a.recipient)!]);
     const region = randomBytes(CHUNK * 2);
     const body = randomBytes(CHUNK * 3 + 5);
     const sealer = writer.sealerAt(2);
