@@ -107,9 +107,9 @@ export async function benchBackup(ctx: BenchContext, enc: BenchEncryption | unde
   if (!enc) unavailable(firstEnc, 'no `backup keygen` in this build (skipped)');
   if (!hasCommand('backup', 'list')) unavailable(list, 'not in this build (skipped)');
   if (!hasCommand('backup', 'show')) unavailable(show, 'not in this build (skipped)');
-  if (!ctx.tools.tar) unavailable(tar, 'GNU tar missing (skipped)');
-  if (!ctx.tools.tar || !ctx.tools.pigz) unavailable(pigz, 'pigz missing (skipped)');
-  if (!ctx.tools.restic) for (const op of [restic, resticAgain]) unavailable(op, 'restic missing (skipped)');
+  if (!ctx.tools.tar) unavailable(tar, 'GNU tar not installed or not selected (skipped)');
+  if (!ctx.tools.tar || !ctx.tools.pigz) unavailable(pigz, 'pigz not installed or not selected (skipped)');
+  if (!ctx.tools.restic) for (const op of [restic, resticAgain]) unavailable(op, 'restic not installed or not selected (skipped)');
 
   /** One `backup create --json` under measurement; the record, or undefined (op.error set). */
   const create = async (op: Operation, encrypted: boolean): Promise<BackupRecord | undefined> => {
