@@ -33,6 +33,11 @@ export interface BackupRecord {
   duration_ms?: number;
   /** Added: an age-encrypted archive (`….tar.gz.age`); its contents need an identity to read. */
   encrypted?: boolean;
+  /**
+   * Added: a restore's safety backup still being made from the state the restore moved aside
+   * (no archive yet: `checksum` is empty, `size_bytes` 0, `path` where it will be).
+   */
+  pending?: boolean;
 }
 
 /** One archive in a prune's outcome, and why it was deleted, kept or left. */

@@ -10,7 +10,13 @@ const SCOPE_LABEL: Record<BackupRecord['scope'], string> = { full: 'Full', agent
 function renderBackupTable(records: BackupRecord[]): string[] {
   return renderTable(
     ['ID', 'CREATED', 'SCOPE', 'SIZE', 'FILE'],
-    records.map((r) => [r.id, formatTime(r.created_at), SCOPE_LABEL[r.scope], formatBytes(r.size_bytes), r.file ?? '']),
+    records.map((r) => [
+      r.id,
+      formatTime(r.created_at),
+      SCOPE_LABEL[r.scope],
+      r.pending ? 'pending' : formatBytes(r.size_bytes),
+      r.file ?? '',
+    ]),
   );
 }
 
@@ -20,9 +26,14 @@ export function registerBackupList(program: Command, app: App): void {
     .description('list the backups in the storage path, newest first')
     .option('--json', 'print a JSON array of backup records')
     .action(async (opts: { json?: boolean }) => {
-      const { cfg } = await app.open();
+      const { home, cfg } = await app.open();
       const { listBackups } = await import('../../backup/catalog.js');
-      const records = await listBackups(cfg);
+      const { listPendingSafety } = await import('../../backup/safety-point.js');
+      // A restore's safety backup still being written shows first, marked pending (read
+      // first, so one completed meanwhile is listed once, complete).
+      const pending = await listPendingSafety(home, cfg);
+      const done = await listBackups(cfg);
+      const records = [...pending.filter((p) => !done.some((r) => r.id === p.id)), ...done];
       if (opts.json) app.printJson(records);
       else if (records.length === 0) app.print(`No backups in ${cfg.storageDir}.`);
       else app.print(renderBackupTable(records));
