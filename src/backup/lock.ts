@@ -53,7 +53,8 @@ async function acquireBackupLock(storageDir: string, operation: string) {
     } catch (err) {
       if (operation === SAFETY_OPERATION || !(err instanceof HozironError && err.code === 'conflict')) throw err;
       const s = await inspectLock(backupLockPath(storageDir)).catch(() => undefined);
-      if (s?.record.operation !== SAFETY_OPERATION || s.judgment.state !== 'alive') throw err;
+      if (s === undefined) continue; // released since: try again
+      if (s.record.operation !== SAFETY_OPERATION || s.judgment.state !== 'alive') throw err;
       await new Promise((r) => setTimeout(r, SAFETY_WAIT_MS));
     }
   }

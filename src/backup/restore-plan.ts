@@ -4,7 +4,7 @@
  * (sizes only; the home's files are not hashed, so a dry run stays cheap); and how old the
  * backup is, in audit events recorded since. Read-only.
  */
-import { promises as fs } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import type { RestoreChanges, RestoreSinceBackup } from '../api/restore.js';
 import { decodeName, fsPath } from '../archive/entry-name.js';
 import type { Manifest } from '../archive/manifest.js';
@@ -30,31 +30,33 @@ export function swapItems(scope: Manifest['scope']): string[] {
 /**
  * Regular files under the home's scope items: home-relative path → size. Names are read as
  * bytes (entry-name.ts), so a file whose name is not UTF-8 is counted like any other: it is
- * replaced or removed by the restore, and must show in the plan.
+ * replaced or removed by the restore, and must show in the plan. Synchronous: it runs in a
+ * worker thread (home-walk-worker.ts) while the archive is staged, one system call per
+ * file with no round trip through the main thread.
  */
-async function scanScope(home: HomeLayout, scope: Manifest['scope']): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  const visit = async (rel: string): Promise<void> => {
-    const abs = fsPath(home.root, rel);
+export function scanScope(root: string, scope: Manifest['scope']): [string, number][] {
+  const found: [string, number][] = [];
+  const visit = (rel: string): void => {
+    const abs = fsPath(root, rel);
     let st;
     try {
-      st = await fs.lstat(abs);
+      st = lstatSync(abs);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       throw err;
     }
-    if (st.isFile()) found.set(rel, st.size);
+    if (st.isFile()) found.push([rel, st.size]);
     else if (st.isDirectory()) {
-      for (const name of await fs.readdir(abs, { encoding: 'buffer' })) await visit(`${rel}/${decodeName(name)}`);
+      for (const name of readdirSync(abs, { encoding: 'buffer' })) visit(`${rel}/${decodeName(name)}`);
     }
   };
-  for (const item of SCOPE_ITEMS[scope]) await visit(item.replace(/\/$/, ''));
+  for (const item of SCOPE_ITEMS[scope]) visit(item.replace(/\/$/, ''));
   return found;
 }
 
 /** The file changes of restoring `m` (behaviour and keys are filled in once the archive is staged). */
-export async function planChanges(home: HomeLayout, m: Manifest): Promise<RestoreChanges> {
-  const current = await scanScope(home, m.scope);
+export function planChanges(scanned: [string, number][], m: Manifest): RestoreChanges {
+  const current = new Map(scanned);
   const changes: RestoreChanges = {
     added: { count: 0, bytes: 0, paths: [] },
     replaced: { count: 0, bytes_before: 0, bytes_after: 0, paths: [] },

@@ -29,7 +29,8 @@ import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { readDaemonStatus } from '../home/run.js';
 import { loadIdentities } from './archive-keys.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
-import { collectScope } from './collect.js';
+import type { HomeWalkJob } from './home-walk-worker.js';
+import { runWorker } from './worker-runner.js';
 import { fsyncFile } from '../fsutil/durable.js';
 import {
   abandonRestore,
@@ -229,16 +230,15 @@ async function planRestore(
   warnings: string[],
 ): Promise<RestorePlan> {
   const id = randomUUID();
-  // The walk of the current home runs in the thread pool while the archive is extracted.
-  const changesP = planChanges(home, pre.manifest);
-  changesP.catch(() => undefined);
+  // The walk of the current home runs in a worker while the archive is checked.
+  const walked = startHomeWalk(home, cfg, pre, false);
   await claimWorkArea(home, id);
   let changes: RestoreChanges;
   try {
     // Checked as a restore checks it, but only the files a check needs are written.
     await stageArchive(pre.archivePath, stageDirOf(home, id), { ...pre.stageOpts, checkOnly: true });
     migrateStaged(stageDirOf(home, id), pre.manifest, pre.archivePath);
-    changes = await changesP;
+    changes = planChanges(await walked, pre.manifest);
     await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, false);
   } finally {
     await removeWorkArea(home, id);
@@ -285,14 +285,30 @@ async function stageDurably(pre: Preflight, stage: string, clock: RestoreClock):
   return timings;
 }
 
+const HOME_WALK = new URL('./home-walk-worker.js', import.meta.url);
+
 /**
- * The safety point, planned before the journal and made after the commit from the aside tree
- * (safety-point.ts). The current home must be archivable as it is (the collection a backup
- * makes: no FIFO, nothing unreadable, the scope's required files), since `old/` will be
- * exactly its items: otherwise the restore is refused now, before anything changes.
+ * Walk the current home in a worker thread while the archive is staged: the sizes of its
+ * files in the scope (for the plan of changes) and, with `collect`, the check that it can be
+ * archived as it is (the collection a backup makes: no FIFO, nothing unreadable, the scope's
+ * required files). A confirmed restore needs that check: `old/` will hold exactly these items,
+ * and its safety backup must not fail after the swap, so otherwise it is refused before
+ * anything changes, with the create's message.
  */
-async function planSafetyBackup(home: HomeLayout, cfg: LoadedConfig, pre: Preflight): Promise<SafetyPlan> {
-  await collectScope(home, pre.manifest.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
+function startHomeWalk(home: HomeLayout, cfg: LoadedConfig, pre: Preflight, collect: boolean): Promise<[string, number][]> {
+  const job: HomeWalkJob = {
+    root: home.root,
+    scope: pre.manifest.scope,
+    collect,
+    excluded: [cfg.storageDir, home.runDir, home.restoreDir],
+  };
+  const walked = runWorker<HomeWalkJob, [string, number][]>(HOME_WALK, job, { stopped: 'the walk of the current home stopped' }).result;
+  walked.catch(() => undefined); // awaited after staging
+  return walked;
+}
+
+/** The safety point, planned before the journal and made after the commit from the aside tree (safety-point.ts). */
+function planSafetyBackup(cfg: LoadedConfig): SafetyPlan {
   return { id: randomUUID(), created_at: new Date().toISOString(), recipients: [...cfg.encryption.recipients] };
 }
 
@@ -414,18 +430,16 @@ async function restoreUnderLock(
 ): Promise<{ result: RestoreResult; safetyPending: boolean }> {
   const id = randomUUID();
   const clock = new RestoreClock(run.started);
-  // The walk of the current home runs in the thread pool while the archive is extracted.
-  const changesP = planChanges(home, pre.manifest);
-  changesP.catch(() => undefined);
+  const walked = startHomeWalk(home, cfg, pre, true);
   await claimWorkArea(home, id);
   let journal: RestoreJournal | undefined;
   try {
     const staging = await stageDurably(pre, stageDirOf(home, id), clock);
-    const changes = await changesP;
+    const changes = planChanges(await walked, pre.manifest);
 
     const late = daemonRefusal(home, opts);
     if (late) throw daemonError(late);
-    const safety = await planSafetyBackup(home, cfg, pre);
+    const safety = planSafetyBackup(cfg);
     // As late as possible, so a key revoked meanwhile is caught too; durable before the journal.
     await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, true);
     const since = await sinceBackup(home, pre.manifest);

@@ -134,6 +134,30 @@ describe('hoziron backup restore: round trip', () => {
     expect(readFileSync(join(home, 'data/agents/agent-1/state.json'), 'utf8')).toBe('{"state":"idle","n":1}\n');
   });
 
+  it('makes the safety backup after the swap: listed as pending, waited for by the next backup and by its own restore', async () => {
+    const home = await freshHome('safety-after');
+    const record = JSON.parse((await cli(home, 'backup', 'create', '--json')).stdout) as { id: string; path: string };
+    writeFileSync(join(home, 'data/memory/mem-1.md'), 'changed before the restore\n');
+    const r = await cli(home, 'backup', 'restore', record.id, '--confirm', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { safety_backup: { id: string; pending?: boolean; path: string; scope: string } };
+    expect(result.safety_backup).toMatchObject({ pending: true, scope: 'pre-restore' });
+    // Listed at once, pending or (on a fast machine) already complete, never twice.
+    const listed = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; pending?: boolean }[];
+    expect(listed.filter((b) => b.id === result.safety_backup.id)).toHaveLength(1);
+    // A backup right after the restore waits for the safety backup's lock instead of being refused.
+    const next = await cli(home, 'backup', 'create', '--json');
+    expect(next.code, next.stderr).toBe(0);
+    // Restoring the safety backup by id waits for it to be complete, and brings the change back.
+    const undo = await cli(home, 'backup', 'restore', result.safety_backup.id, '--confirm');
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(readFileSync(join(home, 'data/memory/mem-1.md'), 'utf8')).toBe('changed before the restore\n');
+    expect(existsSync(result.safety_backup.path)).toBe(true);
+    expect(await waitForCleanup(home)).toBe(true);
+    const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; pending?: boolean }[];
+    expect(list.filter((b) => b.pending)).toEqual([]);
+  });
+
   it('keeps the three newest safety backups, whatever [backup] retention says, and never counts them against it', async () => {
     const home = await freshHome('pre-restore-retention');
     const config = join(home, 'config.toml');
