@@ -134,6 +134,8 @@ async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: Create
 interface ArchiveJob {
   /** The manifest's id (random unless `from` gives it). */
   id: string;
+  /** When this create began (`created` is earlier for a safety backup made after its restore). */
+  started: number;
   target: string;
   /** The archive's kind by where it lands (an --output into pre-restore/ counts as one). */
   kindAt: CreateKind;
@@ -272,7 +274,7 @@ async function writeSidecars(job: ArchiveJob, finished: FinishedArchive, manifes
     manifest: summarizeManifest(manifest),
     last_verified_at: null,
     // Wall time from the start of the create to its sidecars: what the console charts.
-    duration_ms: Date.now() - job.created.getTime(),
+    duration_ms: Date.now() - job.started,
   });
 }
 
@@ -334,6 +336,7 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   const kind = opts.kind ?? 'regular';
   await ensureDir(cfg.storageDir, 0o700);
   await tidyStorage(home, cfg, warn);
+  const started = Date.now();
   const created = opts.from?.created ?? new Date();
   const recipients = opts.from && opts.from.recipients.length > 0 ? opts.from.recipients : archiveRecipients(cfg);
   const target = await chooseTarget(cfg, opts, kind, created, opts.from?.recipients.length ? true : encryptsArchives(cfg));
@@ -357,6 +360,7 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
     writeArchive(
       {
         id: opts.from?.id ?? randomUUID(),
+        started,
         target,
         kindAt,
         created,
