@@ -95,11 +95,27 @@ export interface RestorePlan {
 }
 
 interface RestoreTimings {
-  /** Extraction with every check, database migrations and fsync: the restore proper. */
+  /** Extraction with every check and the fsync of the staged tree (the sum of the next four). */
   stage_ms: number;
-  safety_backup_ms: number;
+  /** Reading, checksum, gunzip, tar checks and per-entry SHA-256, and writing: overlapped, one figure. */
+  extract_ms: number;
+  /** Waiting, after the last entry, for the staging writer to drain. */
+  write_ms: number;
+  /** Waiting, after that, for the database checks (integrity, schema, audit chain) still running. */
+  db_check_ms: number;
+  /** Waiting, after that, for the staged tree to be durable. */
+  fsync_ms: number;
+  /** Migrating staged databases of an older schema (and their fsync). */
+  migrate_ms: number;
+  /** Revocations, the work since the backup, and the check that the current state can be archived. */
+  review_ms: number;
+  /** Journal, renames, directory fsyncs and the commit record. */
   swap_ms: number;
-  /** Everything but the safety backup. */
+  /** Audit event, the safety point's marker and the journal's removal. */
+  finish_ms: number;
+  /** 0: the safety backup is made after the swap, from the state moved aside, by a process of its own. */
+  safety_backup_ms: number;
+  /** The whole confirmed restore. */
   restore_ms: number;
   total_ms: number;
 }

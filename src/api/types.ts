@@ -39,6 +39,11 @@ export interface BackupRecord {
   upload?: { ok: boolean; error?: string };
   /** Added, by create only: where its time went, milliseconds per phase (and members reused). */
   timings?: Record<string, number>;
+  /**
+   * Added: a restore's safety backup still being made from the state the restore moved aside
+   * (no archive yet: `checksum` is empty, `size_bytes` 0, `path` where it will be).
+   */
+  pending?: boolean;
 }
 
 export type BackupLocation = 'local' | 'remote' | 'both';

@@ -32,7 +32,7 @@ import { HozironError, withIoContext } from '../errors.js';
 import { ensureDir } from '../fsutil/atomic.js';
 import type { Recipient } from '../crypto/keys.js';
 import type { LoadedConfig } from '../home/config.js';
-import { HOME_FILES, type HomeLayout } from '../home/layout.js';
+import { HOME_FILES, HomeLayout } from '../home/layout.js';
 import type { AuditHead } from '../stores/audit.js';
 import { HOZIRON_VERSION } from '../version.js';
 import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX, archiveRecipients, encryptsArchives } from './archive-keys.js';
@@ -69,6 +69,12 @@ export interface CreateOptions {
   onWarning?: (message: string) => void;
   /** Each archive that retention deleted after this create. */
   onPruned?: (entry: PruneEntry) => void;
+  /**
+   * Archive this tree instead of the live home: a restore's aside tree (`.restore/<id>/old/`,
+   * the home's items as they were, its databases closed), under the id and time the restore
+   * gave the safety backup, encrypted to the recipients the home had then (none: the config's).
+   */
+  from?: { root: string; id: string; created: Date; recipients: Recipient[] };
 }
 
 /**
@@ -120,10 +126,9 @@ async function outputTarget(output: string, encrypted: boolean): Promise<string>
 type CreateKind = NonNullable<CreateOptions['kind']>;
 
 /** The archive's path: --output as given (checked), else the next free default name in storage (pre-restore/ for a safety backup). */
-async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: CreateKind, created: Date): Promise<string> {
+async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: CreateKind, created: Date, encrypted: boolean): Promise<string> {
   const dir = kind === 'pre-restore' ? preRestoreDir(cfg) : cfg.storageDir;
   if (kind === 'pre-restore') await ensureDir(dir, 0o700);
-  const encrypted = encryptsArchives(cfg);
   return opts.output
     ? await outputTarget(opts.output, encrypted)
     : await defaultTarget(dir, created, encrypted ? ENCRYPTED_SUFFIX : PLAIN_SUFFIX);
@@ -131,6 +136,10 @@ async function chooseTarget(cfg: LoadedConfig, opts: CreateOptions, kind: Create
 
 /** What one create writes, and where its warnings and progress go. */
 interface ArchiveJob {
+  /** The manifest's id (random unless `from` gives it). */
+  id: string;
+  /** When this create began (`created` is earlier for a safety backup made after its restore). */
+  started: number;
   target: string;
   /** The archive's kind by where it lands (an --output into pre-restore/ counts as one). */
   kindAt: CreateKind;
@@ -330,7 +339,7 @@ function* draftManifestText(job: ArchiveJob, collection: Collection): Generator<
 function buildManifest(job: ArchiveJob, collection: Collection, files: ManifestFile[], auditHead: AuditHead | null): Manifest {
   return {
     format: FORMAT_VERSION,
-    id: randomUUID(),
+    id: job.id,
     created_at: job.created.toISOString(),
     scope: job.scope,
     hoziron_version: HOZIRON_VERSION,
@@ -352,7 +361,7 @@ async function writeSidecars(job: ArchiveJob, finished: FinishedArchive, manifes
     last_verified_at: null,
     ...(finished.members ? { members: finished.members } : {}),
     // Wall time from the start of the create to its sidecars: what the console charts.
-    duration_ms: Date.now() - job.created.getTime(),
+    duration_ms: Date.now() - job.started,
   });
 }
 
@@ -416,14 +425,15 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   const timings: CreateTimings = {};
   await ensureDir(cfg.storageDir, 0o700);
   await tidyStorage(home, cfg, warn);
-  const created = new Date();
-  const target = await chooseTarget(cfg, opts, kind, created);
+  const startedAt = Date.now();
+  const created = opts.from?.created ?? new Date();
+  const recipients = opts.from && opts.from.recipients.length > 0 ? opts.from.recipients : archiveRecipients(cfg);
+  const target = await chooseTarget(cfg, opts, kind, created, opts.from?.recipients.length ? true : encryptsArchives(cfg));
   const kindAt = dirname(target) === preRestoreDir(cfg) ? 'pre-restore' : 'regular';
   // A create killed while writing to an --output directory left its temporary files there
   // (tidyStorage above has already swept the storage directories).
   if (opts.output && dirname(target) !== cfg.storageDir && kindAt === 'regular') await removeLeftovers(dirname(target));
 
-  const recipients = archiveRecipients(cfg);
   const snapshotDir = recipients.length > 0 ? home.runDir : cfg.storageDir;
   if (snapshotDir !== cfg.storageDir) {
     await ensureDir(snapshotDir, 0o700);
@@ -431,7 +441,8 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   }
 
   let started = performance.now();
-  const collection = await collectScope(home, opts.scope, [cfg.storageDir, home.runDir, home.restoreDir]);
+  const source = opts.from ? new HomeLayout(opts.from.root) : home;
+  const collection = await collectScope(source, opts.scope, [cfg.storageDir, source.runDir, source.restoreDir]);
   timings.collect = since(started);
   collection.warnings.forEach(warn);
   // A raw errno error while writing (a full disk: a write on an open file names no path)
@@ -439,6 +450,8 @@ async function createUnlocked(home: HomeLayout, cfg: LoadedConfig, opts: CreateO
   await withIoContext(dirname(target), () =>
     writeArchive(
       {
+        id: opts.from?.id ?? randomUUID(),
+        started: startedAt,
         target,
         kindAt,
         created,

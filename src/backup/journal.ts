@@ -47,6 +47,7 @@ import {
   type OwnerRecord,
 } from '../fsutil/owner.js';
 import { swapItems } from './restore-plan.js';
+import { holdsPendingSafety, markSafetyPending, safetyPlanProblem, type SafetyPlan } from './safety-point.js';
 
 interface JournalItem {
   /** Home-relative path of a scope item (file or directory, no trailing slash). */
@@ -68,6 +69,11 @@ export interface RestoreJournal {
   archive_id: string;
   archive_path: string;
   safety_backup_id: string | null;
+  /**
+   * The safety backup to make from `old/` once committed (safety-point.ts). Journals of older
+   * versions have none: their safety backup (`safety_backup_id`) was made before the swap.
+   */
+  safety?: SafetyPlan;
   actor: string;
   items: JournalItem[];
 }
@@ -135,6 +141,11 @@ function journalProblem(j: RestoreJournal): string | undefined {
   if (j.phase !== 'swapping' && j.phase !== 'committed') return `phase ${JSON.stringify(j.phase)} is unknown`;
   if (j.scope !== 'full' && j.scope !== 'agents') return `scope ${JSON.stringify(j.scope)} is unknown`;
   if (!Number.isSafeInteger(j.pid) || j.pid <= 0) return `pid ${JSON.stringify(j.pid)} is not a process id`;
+  if (j.safety !== undefined) {
+    const problem = safetyPlanProblem(j.safety);
+    if (problem) return problem;
+    if (j.safety_backup_id !== j.safety.id) return 'its safety backup ids disagree';
+  }
   const known = new Set(swapItems(j.scope));
   const seen = new Set<string>();
   for (const it of j.items as unknown[]) {
@@ -246,9 +257,20 @@ async function recordRestore(home: HomeLayout, j: RestoreJournal): Promise<void>
  * state is garbage once the journal is gone, and deleting tens of thousands of files can
  * take longer than the restore itself. Its pid is written as the work area's owner, so a
  * concurrent recovery leaves it alone; if it dies, the next command's recovery finishes it.
+ * A journal with a `safety` plan instead hands the work area over to the safety backup
+ * (safety-point.ts): the marker is made durable before the journal goes, and `old/` stays
+ * until its archive is complete; only the emptied `stage/` is deleted. Resolves to whether
+ * a safety backup is now pending.
  */
-export async function finishCommitted(home: HomeLayout, j: RestoreJournal, background = false): Promise<void> {
+export async function finishCommitted(home: HomeLayout, j: RestoreJournal, background = false): Promise<boolean> {
   await recordRestore(home, j);
+  if (j.safety) {
+    await markSafetyPending(home, { ...j.safety, restore_id: j.id, scope: j.scope, actor: j.actor });
+    await fs.rm(home.restoreJournal, { force: true });
+    await fsyncDir(home.restoreDir).catch(() => undefined);
+    await removeTree(stageDirOf(home, j.id));
+    return true;
+  }
   await fs.rm(home.restoreJournal, { force: true });
   await fsyncDir(home.restoreDir).catch(() => undefined);
   const work = home.restoreWorkDir(j.id);
@@ -266,10 +288,11 @@ export async function finishCommitted(home: HomeLayout, j: RestoreJournal, backg
         .writeFile(`${work}${CLEANER_SUFFIX}`, `${JSON.stringify(ownerOfChild(child.pid))}\n`, { mode: 0o600 })
         .catch(() => undefined);
       child.unref();
-      return;
+      return false;
     }
   }
   await removeWorkArea(home, j.id);
+  return false;
 }
 
 export async function removeWorkArea(home: HomeLayout, id: string): Promise<void> {
@@ -339,6 +362,8 @@ export async function recoverInterruptedRestore(home: HomeLayout): Promise<void>
     }
     // Being deleted by a background cleaner, or owned by a running restore or dry run.
     if ((await liveOwner(`${dir}${CLEANER_SUFFIX}`)) || (await liveOwner(join(dir, OWNER_FILE)))) continue;
+    // The state before a committed restore, still owed its safety backup (recoverPendingSafety).
+    if (await holdsPendingSafety(dir)) continue;
     await removeTree(dir);
   }
   for (const name of names) {
@@ -380,6 +405,8 @@ export async function findRunningRestore(home: HomeLayout): Promise<{ pid: numbe
   for (const name of names) {
     if (name === 'journal.json' || name.endsWith(CLEANER_SUFFIX) || names.includes(`${name}${CLEANER_SUFFIX}`)) continue;
     const dir = join(home.restoreDir, name);
+    // A committed restore's aside tree awaiting its safety backup is not a running restore.
+    if (await holdsPendingSafety(dir)) continue;
     const owner = await readOwnerFile(join(dir, OWNER_FILE)).catch(() => undefined);
     if (owner) {
       if (owner.judgment.state === 'alive' && !isThisProcess(owner.record)) return { pid: owner.record.pid };

@@ -13,6 +13,9 @@ import { acquireLock, breakLock, inspectLock, type LockState } from '../fsutil/l
 import { describeOwner } from '../fsutil/owner.js';
 
 const LOCK_NAME = '.hoziron-backup.lock';
+/** The operation of a restore's safety-backup finisher (safety-point.ts), which others wait for. */
+export const SAFETY_OPERATION = 'safety backup';
+const SAFETY_WAIT_MS = 200;
 
 export function backupLockPath(storageDir: string): string {
   return join(storageDir, LOCK_NAME);
@@ -39,12 +42,33 @@ export async function isBackupLockHeld(storageDir: string): Promise<boolean> {
   return s?.judgment.state === 'alive';
 }
 
-/** Run `fn` holding the backup lock of `storageDir`; a live holder → HozironError('conflict'). */
+/**
+ * Take the lock; while a live safety-backup finisher holds it, wait for it (it is finishing
+ * the previous restore's safety point, seconds of work, and must not be refused into a loss).
+ */
+async function acquireBackupLock(storageDir: string, operation: string) {
+  for (;;) {
+    try {
+      return await acquireLock(backupLockPath(storageDir), operation, heldError);
+    } catch (err) {
+      if (operation === SAFETY_OPERATION || !(err instanceof HozironError && err.code === 'conflict')) throw err;
+      const s = await inspectLock(backupLockPath(storageDir)).catch(() => undefined);
+      if (s === undefined) continue; // released since: try again
+      if (s.record.operation !== SAFETY_OPERATION || s.judgment.state !== 'alive') throw err;
+      await new Promise((r) => setTimeout(r, SAFETY_WAIT_MS));
+    }
+  }
+}
+
+/**
+ * Run `fn` holding the backup lock of `storageDir`; a live holder → HozironError('conflict'),
+ * except a safety-backup finisher, which is waited for.
+ */
 export async function withBackupLock<T>(storageDir: string, operation: string, fn: () => Promise<T>): Promise<T> {
   // A raw errno error (a full or read-only storage) leaves here naming the storage, not bare.
   return withIoContext(storageDir, async () => {
     await ensureDir(storageDir, 0o700);
-    const lock = await acquireLock(backupLockPath(storageDir), operation, heldError);
+    const lock = await acquireBackupLock(storageDir, operation);
     try {
       return await fn();
     } finally {

@@ -4,7 +4,7 @@
  * (sizes only; the home's files are not hashed, so a dry run stays cheap); and how old the
  * backup is, in audit events recorded since. Read-only.
  */
-import { promises as fs } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import type { RestoreChanges, RestoreSinceBackup } from '../api/restore.js';
 import { decodeName, fsPath } from '../archive/entry-name.js';
 import type { Manifest } from '../archive/manifest.js';
@@ -28,81 +28,79 @@ export function swapItems(scope: Manifest['scope']): string[] {
 }
 
 /**
- * The home's regular files under the scope items, against the manifest: for each listed file
- * whether it exists now and its size (by index, in typed arrays), and the unlisted ones, which
- * the restore removes. Names are read as bytes (entry-name.ts), so a file whose name is not
- * UTF-8 is counted like any other. Compact: a home or an archive of 200,000 files must not
- * cost a string and a map entry per file while the archive is staged.
+/**
+ * Regular files under the home's scope items: home-relative path → size. Names are read as
+ * bytes (entry-name.ts), so a file whose name is not UTF-8 is counted like any other: it is
+ * replaced or removed by the restore, and must show in the plan. Synchronous: it runs in a
+ * worker thread (home-walk-worker.ts) while the archive is staged, one system call per
+ * file with no round trip through the main thread.
  */
-interface HomeScan {
-  present: Uint8Array;
-  before: Float64Array;
-  unlisted: Map<string, number>;
-}
-
-async function scanScope(home: HomeLayout, m: Manifest): Promise<HomeScan> {
-  const scan: HomeScan = { present: new Uint8Array(m.files.length), before: new Float64Array(m.files.length), unlisted: new Map() };
-  const visit = async (rel: string): Promise<void> => {
-    const abs = fsPath(home.root, rel);
+export function scanScope(root: string, scope: Manifest['scope']): [string, number][] {
+  const found: [string, number][] = [];
+  const visit = (rel: string): void => {
+    const abs = fsPath(root, rel);
     let st;
     try {
-      st = await fs.lstat(abs);
+      st = lstatSync(abs);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       throw err;
     }
-    if (st.isFile()) {
-      const i = m.files.indexOf(rel);
-      if (i < 0) scan.unlisted.set(rel, st.size);
-      else {
-        scan.present[i] = 1;
-        scan.before[i] = st.size;
-      }
-    } else if (st.isDirectory()) {
-      for (const name of await fs.readdir(abs, { encoding: 'buffer' })) await visit(`${rel}/${decodeName(name)}`);
+    if (st.isFile()) found.push([rel, st.size]);
+    else if (st.isDirectory()) {
+      for (const name of readdirSync(abs, { encoding: 'buffer' })) visit(`${rel}/${decodeName(name)}`);
     }
   };
-  for (const item of SCOPE_ITEMS[m.scope]) await visit(item.replace(/\/$/, ''));
-  return scan;
+  for (const item of SCOPE_ITEMS[scope]) visit(item.replace(/\/$/, ''));
+  return found;
 }
 
 /**
- * The file changes of restoring `m` (behaviour and keys are filled in once the archive is
- * staged). The walk of the home runs now; the lists of paths are made only when the
- * returned function is called, once staging is over, so they never share memory with it.
+ * The file changes of restoring `m` from the walk of the current home (behaviour and keys
+ * are filled in once the archive is staged). Compact while it counts: whether each listed
+ * file exists now and its size go in typed arrays by manifest index, not a map of every
+ * path, so a home or an archive of 200,000 files costs no string per file beyond the lists.
  */
-export async function planChanges(home: HomeLayout, m: Manifest): Promise<() => RestoreChanges> {
-  const scan = await scanScope(home, m);
-  return () => {
-    const changes: RestoreChanges = {
-      added: { count: 0, bytes: 0, paths: [] },
-      replaced: { count: 0, bytes_before: 0, bytes_after: 0, paths: [] },
-      removed: { count: 0, bytes: 0, paths: [] },
-      items: SCOPE_ITEMS[m.scope].map((i) => i.replace(/\/$/, '')),
-      behaviour: [],
-      keys: { come_back: [], go_away: [], kept_revoked: [] },
-    };
-    for (let i = 0; i < m.files.length; i++) {
-      const size = m.files.sizeAt(i);
-      if (scan.present[i] === 0) {
-        changes.added.count++;
-        changes.added.bytes += size;
-        changes.added.paths.push(m.files.pathAt(i));
-      } else {
-        changes.replaced.count++;
-        changes.replaced.bytes_before += scan.before[i]!;
-        changes.replaced.bytes_after += size;
-        changes.replaced.paths.push(m.files.pathAt(i));
-      }
+export function planChanges(scanned: [string, number][], m: Manifest): RestoreChanges {
+  const present = new Uint8Array(m.files.length);
+  const before = new Float64Array(m.files.length);
+  const unlisted: [string, number][] = [];
+  for (const [rel, size] of scanned) {
+    const i = m.files.indexOf(rel);
+    if (i < 0) unlisted.push([rel, size]);
+    else {
+      present[i] = 1;
+      before[i] = size;
     }
-    for (const [path, size] of scan.unlisted) {
-      changes.removed.count++;
-      changes.removed.bytes += size;
-      changes.removed.paths.push(path);
-    }
-    for (const kind of [changes.added, changes.replaced, changes.removed]) kind.paths.sort();
-    return changes;
+  }
+  const changes: RestoreChanges = {
+    added: { count: 0, bytes: 0, paths: [] },
+    replaced: { count: 0, bytes_before: 0, bytes_after: 0, paths: [] },
+    removed: { count: 0, bytes: 0, paths: [] },
+    items: SCOPE_ITEMS[m.scope].map((i) => i.replace(/\/$/, '')),
+    behaviour: [],
+    keys: { come_back: [], go_away: [], kept_revoked: [] },
   };
+  for (let i = 0; i < m.files.length; i++) {
+    const size = m.files.sizeAt(i);
+    if (present[i] === 0) {
+      changes.added.count++;
+      changes.added.bytes += size;
+      changes.added.paths.push(m.files.pathAt(i));
+    } else {
+      changes.replaced.count++;
+      changes.replaced.bytes_before += before[i]!;
+      changes.replaced.bytes_after += size;
+      changes.replaced.paths.push(m.files.pathAt(i));
+    }
+  }
+  for (const [path, size] of unlisted) {
+    changes.removed.count++;
+    changes.removed.bytes += size;
+    changes.removed.paths.push(path);
+  }
+  for (const kind of [changes.added, changes.replaced, changes.removed]) kind.paths.sort();
+  return changes;
 }
 
 /**

@@ -20,7 +20,6 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RestoreArchiveInfo, RestoreChanges, RestorePlan, RestoreResult } from '../api/restore.js';
-import type { BackupRecord } from '../api/types.js';
 import { readManifestEntry } from '../archive/reader.js';
 import { isAgeName } from '../crypto/age.js';
 import { unpackedSize, type Manifest } from '../archive/manifest.js';
@@ -30,7 +29,8 @@ import { DATABASES, HOME_FILES, type HomeLayout } from '../home/layout.js';
 import { readDaemonStatus } from '../home/run.js';
 import { loadIdentities } from './archive-keys.js';
 import { findBackup, namesArchiveFile, resolveArchiveFile } from './catalog.js';
-import { createBackup } from './create.js';
+import type { HomeWalkJob } from './home-walk-worker.js';
+import { runWorker } from './worker-runner.js';
 import { fsyncFile } from '../fsutil/durable.js';
 import {
   abandonRestore,
@@ -49,8 +49,9 @@ import { planChanges, sinceBackup, swapItems } from './restore-plan.js';
 import { applyRevocations, behaviourChanges } from './restore-review.js';
 import { expectedChecksum, type ChecksumSource, type ExpectedChecksum } from './sidecars.js';
 import { checkDatabaseSchema, checkManifestRestorable, stagedConfigCheck, type StagedConfig } from './restorable.js';
-import { stageArchive, type StageOptions } from './stage.js';
+import { stageArchive, type StageOptions, type StageTimings } from './stage.js';
 import { ensureStorage } from './storage.js';
+import { awaitPendingSafety, pendingRecord, startSafetyFinisher, type SafetyPlan } from './safety-point.js';
 import { exists } from '../fsutil/exists.js';
 
 type RestorePhase = 'verify' | 'safety-backup' | 'swap';
@@ -229,15 +230,15 @@ async function planRestore(
   warnings: string[],
 ): Promise<RestorePlan> {
   const id = randomUUID();
-  // The walk of the current home runs in the thread pool while the archive is extracted.
-  const changesP = planChanges(home, pre.manifest);
-  changesP.catch(() => undefined);
+  // The walk of the current home runs in a worker while the archive is checked.
+  const walked = startHomeWalk(home, cfg, pre, false);
   await claimWorkArea(home, id);
   let changes: RestoreChanges;
   try {
-    await stageArchive(pre.archivePath, stageDirOf(home, id), pre.stageOpts);
+    // Checked as a restore checks it, but only the files a check needs are written.
+    await stageArchive(pre.archivePath, stageDirOf(home, id), { ...pre.stageOpts, checkOnly: true });
     migrateStaged(stageDirOf(home, id), pre.manifest, pre.archivePath);
-    changes = (await changesP)();
+    changes = planChanges(await walked, pre.manifest);
     await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, false);
   } finally {
     await removeWorkArea(home, id);
@@ -276,29 +277,39 @@ async function reviewStaged(
 }
 
 /** Extract, verify and migrate into `stage`, all of it on disk before the journal may use it. */
-async function stageDurably(pre: Preflight, stage: string): Promise<void> {
-  await stageArchive(pre.archivePath, stage, { ...pre.stageOpts, durable: true });
+async function stageDurably(pre: Preflight, stage: string, clock: RestoreClock): Promise<StageTimings> {
+  const { timings } = await stageArchive(pre.archivePath, stage, { ...pre.stageOpts, durable: true });
+  clock.lap('stage');
   for (const path of migrateStaged(stage, pre.manifest, pre.archivePath)) await fsyncFile(path);
+  clock.lap('migrate');
+  return timings;
 }
 
-/** The pre-restore backup of what the restore replaces (the lock is already held). */
-async function takeSafetyBackup(
-  home: HomeLayout,
-  cfg: LoadedConfig,
-  pre: Preflight,
-  opts: RestoreOptions,
-  warn: (w: string) => void,
-): Promise<BackupRecord> {
-  opts.onProgress?.('safety-backup', 0, 1);
-  return createBackup(home, cfg, {
+const HOME_WALK = new URL('./home-walk-worker.js', import.meta.url);
+
+/**
+ * Walk the current home in a worker thread while the archive is staged: the sizes of its
+ * files in the scope (for the plan of changes) and, with `collect`, the check that it can be
+ * archived as it is (the collection a backup makes: no FIFO, nothing unreadable, the scope's
+ * required files). A confirmed restore needs that check: `old/` will hold exactly these items,
+ * and its safety backup must not fail after the swap, so otherwise it is refused before
+ * anything changes, with the create's message.
+ */
+function startHomeWalk(home: HomeLayout, cfg: LoadedConfig, pre: Preflight, collect: boolean): Promise<[string, number][]> {
+  const job: HomeWalkJob = {
+    root: home.root,
     scope: pre.manifest.scope,
-    kind: 'pre-restore',
-    actor: opts.actor,
-    lockHeld: true,
-    onWarning: warn,
-    // Its own bytes, so a restore's progress moves on through the safety backup too.
-    onProgress: opts.onProgress ? (d, t) => opts.onProgress!('safety-backup', d, t) : undefined,
-  });
+    collect,
+    excluded: [cfg.storageDir, home.runDir, home.restoreDir],
+  };
+  const walked = runWorker<HomeWalkJob, [string, number][]>(HOME_WALK, job, { stopped: 'the walk of the current home stopped' }).result;
+  walked.catch(() => undefined); // awaited after staging
+  return walked;
+}
+
+/** The safety point, planned before the journal and made after the commit from the aside tree (safety-point.ts). */
+function planSafetyBackup(cfg: LoadedConfig): SafetyPlan {
+  return { id: randomUUID(), created_at: new Date().toISOString(), recipients: [...cfg.encryption.recipients] };
 }
 
 /**
@@ -311,7 +322,7 @@ async function prepareSwap(
   id: string,
   pre: Preflight,
   opts: RestoreOptions,
-  safety: BackupRecord,
+  safety: SafetyPlan,
 ): Promise<RestoreJournal> {
   const items = swapItems(pre.manifest.scope);
   const old = asideDirOf(home, id);
@@ -329,6 +340,7 @@ async function prepareSwap(
     archive_id: pre.manifest.id,
     archive_path: pre.archivePath,
     safety_backup_id: safety.id,
+    safety,
     actor: opts.actor,
     items: await Promise.all(items.map(async (path) => ({ path, existed: await exists(home.path(path)) }))),
   };
@@ -347,21 +359,42 @@ async function swapUnderJournal(home: HomeLayout, journal: RestoreJournal, opts:
   step(steps); // committed
 }
 
-/** When each phase ended, for the result's timings. */
-interface RestoreClock {
-  started: number;
-  stagedAt: number;
-  safetyDone: number;
-  done: number;
+/** Marks the end of each phase of a confirmed restore, for the result's timings. */
+class RestoreClock {
+  private last: number;
+  readonly phases: Record<string, number> = {};
+
+  constructor(readonly started: number) {
+    this.last = started;
+  }
+
+  /** The phase `name` ended now (its time is added, so a phase may end more than once). */
+  lap(name: string): void {
+    const now = Date.now();
+    this.phases[name] = (this.phases[name] ?? 0) + (now - this.last);
+    this.last = now;
+  }
+
+  /** Record a phase measured elsewhere (inside another phase) without moving the clock. */
+  note(name: string, ms: number): void {
+    this.phases[name] = ms;
+  }
 }
 
-function restoreTimings(t: RestoreClock): RestoreResult['timings'] {
+function restoreTimings(clock: RestoreClock, staging: StageTimings): RestoreResult['timings'] {
+  const p = clock.phases;
+  const total = Date.now() - clock.started;
   return {
-    stage_ms: t.stagedAt - t.started,
-    safety_backup_ms: t.safetyDone - t.stagedAt,
-    swap_ms: t.done - t.safetyDone,
-    restore_ms: t.done - t.started - (t.safetyDone - t.stagedAt),
-    total_ms: t.done - t.started,
+    stage_ms: p.stage ?? 0,
+    ...staging,
+    migrate_ms: p.migrate ?? 0,
+    review_ms: p.review ?? 0,
+    swap_ms: p.swap ?? 0,
+    finish_ms: p.finish ?? 0,
+    // Made after the swap, from the state moved aside, by a process of its own (safety-point.ts).
+    safety_backup_ms: 0,
+    restore_ms: total,
+    total_ms: total,
   };
 }
 
@@ -371,14 +404,15 @@ function restoreTimings(t: RestoreClock): RestoreResult['timings'] {
  * restore: it is a warning, and the committed journal left behind lets the next command
  * finish these steps (recovery rolls a committed journal forward).
  */
-async function finishAfterCommit(home: HomeLayout, committed: RestoreJournal, warn: (w: string) => void): Promise<void> {
+async function finishAfterCommit(home: HomeLayout, committed: RestoreJournal, warn: (w: string) => void): Promise<boolean> {
   try {
     if (FAIL_AFTER_COMMIT) throw new Error('database or disk is full (injected by HOZIRON_TEST_FAIL_AFTER_COMMIT)');
-    await finishCommitted(home, committed, true);
+    return await finishCommitted(home, committed, true);
   } catch (err) {
     warn(
       `the restore is complete, but recording it in the audit trail and removing the previous state failed (${(err as Error).message}); the next command finishes that`,
     );
+    return false;
   }
 }
 
@@ -393,43 +427,44 @@ async function restoreUnderLock(
   pre: Preflight,
   opts: RestoreOptions,
   run: { started: number; warnings: string[]; warn: (w: string) => void },
-): Promise<RestoreResult> {
+): Promise<{ result: RestoreResult; safetyPending: boolean }> {
   const id = randomUUID();
-  // The walk of the current home runs in the thread pool while the archive is extracted.
-  const changesP = planChanges(home, pre.manifest);
-  changesP.catch(() => undefined);
+  const clock = new RestoreClock(run.started);
+  const walked = startHomeWalk(home, cfg, pre, true);
   await claimWorkArea(home, id);
   let journal: RestoreJournal | undefined;
   try {
-    await stageDurably(pre, stageDirOf(home, id));
-    const changes = (await changesP)();
-    const stagedAt = Date.now();
+    const staging = await stageDurably(pre, stageDirOf(home, id), clock);
+    const changes = planChanges(await walked, pre.manifest);
 
     const late = daemonRefusal(home, opts);
     if (late) throw daemonError(late);
-    const safety = await takeSafetyBackup(home, cfg, pre, opts, run.warn);
-    const safetyDone = Date.now();
+    const safety = planSafetyBackup(cfg);
     // As late as possible, so a key revoked meanwhile is caught too; durable before the journal.
     await reviewStaged(home, cfg, pre, stageDirOf(home, id), changes, true);
     const since = await sinceBackup(home, pre.manifest);
+    clock.lap('review');
 
     journal = await prepareSwap(home, id, pre, opts, safety);
     await swapUnderJournal(home, journal, opts);
+    clock.lap('swap');
     const committed: RestoreJournal = { ...journal, phase: 'committed' };
     journal = undefined; // committed: from here on, only forward (a failure is finished by the next command)
-    await finishAfterCommit(home, committed, run.warn);
-    return {
+    const safetyPending = await finishAfterCommit(home, committed, run.warn);
+    clock.lap('finish');
+    const result: RestoreResult = {
       dry_run: false,
       restore_id: id,
       archive: pre.info,
       checksum_verified: pre.checksumSource !== 'none',
       checksum_source: pre.checksumSource,
-      safety_backup: safety,
+      safety_backup: pendingRecord(cfg, { ...safety, scope: pre.manifest.scope }),
       changes,
       since_backup: since,
-      timings: restoreTimings({ started: run.started, stagedAt, safetyDone, done: Date.now() }),
+      timings: restoreTimings(clock, staging),
       warnings: run.warnings,
     };
+    return { result, safetyPending };
   } catch (err) {
     if (journal) await abandonRestore(home, journal);
     else if (!(await exists(home.restoreJournal))) await removeWorkArea(home, id);
@@ -446,10 +481,16 @@ export async function restoreBackup(home: HomeLayout, cfg: LoadedConfig, opts: R
     warnings.push(w);
     opts.onWarning?.(w);
   };
+  // A safety backup still being written from a previous restore's aside tree: wait for it.
+  if (!namesArchiveFile(opts.source)) await awaitPendingSafety(home, cfg, opts.source);
   const archivePath = await resolveArchive(cfg, opts.source);
   const pre = await preflight(home, cfg, archivePath, opts, warnings, warn);
   // Staging writes into the home's work area: a raw errno error there names it.
   if (!opts.confirm) return withIoContext(home.restoreDir, () => planRestore(home, cfg, pre, opts, warnings));
   await ensureStorage(cfg);
-  return withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
+  const done = await withBackupLock(cfg.storageDir, 'restore', () => restoreUnderLock(home, cfg, pre, opts, { started, warnings, warn }));
+  // Once the lock is free: the safety backup is made from the aside tree by a process of its
+  // own; until it is complete, `backup list` shows it pending and nothing can lose it.
+  if (done.safetyPending) await startSafetyFinisher(home, cfg, done.result.restore_id);
+  return done.result;
 }

@@ -53,11 +53,26 @@ export interface StageOptions {
   fileChecks?: Readonly<Record<string, StagedFileCheck>>;
   /** To open an encrypted archive. */
   identities?: readonly Identity[];
+  /**
+   * Check without unpacking (a dry run): every entry is read, hashed and checked exactly as
+   * for a restore, but only the databases and the files of `fileChecks` are written to
+   * `destDir` (a check needs them as files); nothing else touches the disk.
+   */
+  checkOnly?: boolean;
+}
+
+/** Where a staging's wall time went (see RestoreTimings in api/restore.ts). */
+export interface StageTimings {
+  extract_ms: number;
+  write_ms: number;
+  db_check_ms: number;
+  fsync_ms: number;
 }
 
 export interface StageResult {
   manifest: Manifest;
   archiveSha256: string;
+  timings: StageTimings;
 }
 
 /** Hands the entries to a `StageWriter` and starts each database's check once it is written. */
@@ -70,6 +85,8 @@ class StagingSink implements EntrySink {
   /** The first failed check: the extraction stops at the next entry. */
   private failure: Error | undefined;
   readonly writer: StageWriter;
+  /** Whether the entry being read is written (always, unless checkOnly). */
+  private writing = false;
 
   constructor(
     private readonly dest: string,
@@ -78,8 +95,14 @@ class StagingSink implements EntrySink {
     private readonly onManifest?: (m: Manifest) => void | Promise<void>,
     private readonly durable = false,
     private readonly fileChecks: Readonly<Record<string, StagedFileCheck>> = {},
+    private readonly checkOnly = false,
   ) {
     this.writer = new StageWriter(dest, (rel) => this.startCheck(rel));
+  }
+
+  /** A file whose check needs it on disk: a database, or one the caller checks. */
+  private needsFile(rel: string): boolean {
+    return (DATABASES as readonly string[]).includes(rel) || rel in this.fileChecks;
   }
 
   async manifest(m: Manifest): Promise<void> {
@@ -90,22 +113,24 @@ class StagingSink implements EntrySink {
   }
 
   directory(dir: ManifestDir): void {
+    if (this.checkOnly) return;
     this.writer.directory(dir.path);
     this.dirModes.push(dir);
   }
 
   openFile(file: ManifestFile): void {
     if (this.failure) throw this.failure;
-    this.writer.open(file.path);
+    this.writing = !this.checkOnly || this.needsFile(file.path);
+    if (this.writing) this.writer.open(file.path);
   }
 
   data(chunk: Buffer): void | Promise<void> {
-    return this.writer.data(chunk);
+    if (this.writing) return this.writer.data(chunk);
   }
 
   closeFile(file: ManifestFile): void {
-    const report = (DATABASES as readonly string[]).includes(file.path) || file.path in this.fileChecks;
-    this.writer.close(file.path, restoredFileMode(file.path, file.mode), report);
+    if (this.writing) this.writer.close(file.path, restoredFileMode(file.path, file.mode), this.needsFile(file.path));
+    this.writing = false;
   }
 
   private startCheck(rel: string): void {
@@ -176,12 +201,21 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     await fs.rm(destDir, { recursive: true, force: true });
     throw err;
   }
-  const sink = new StagingSink(destDir, archivePath, folding, opts.onManifest, opts.durable, opts.fileChecks);
+  const sink = new StagingSink(destDir, archivePath, folding, opts.onManifest, opts.durable, opts.fileChecks, opts.checkOnly);
   try {
     const total = opts.onProgress ? (await fs.stat(archivePath)).size : 0;
     const onBytes = opts.onProgress ? (n: number) => opts.onProgress!(n, total) : undefined;
+    let mark = Date.now();
+    const lap = () => {
+      const now = Date.now();
+      const ms = now - mark;
+      mark = now;
+      return ms;
+    };
     const { manifest, sha256 } = await readArchive(archivePath, sink, onBytes, opts.knownManifest, opts.identities);
+    const extract_ms = lap();
     await sink.writer.finish();
+    const write_ms = lap();
     if (expected !== undefined && sha256 !== expected) {
       throw new HozironError(
         'archive_invalid',
@@ -194,9 +228,10 @@ export async function stageArchive(archivePath: string, destDir: string, opts: S
     for (const problem of await Promise.all(sink.checks)) {
       if (problem) throw new HozironError('integrity', `${archivePath}: ${problem}`);
     }
+    const db_check_ms = lap();
     await synced;
     sink.finishDirs();
-    return { manifest, archiveSha256: sha256 };
+    return { manifest, archiveSha256: sha256, timings: { extract_ms, write_ms, db_check_ms, fsync_ms: lap() } };
   } catch (err) {
     await sink.writer.stop();
     await Promise.allSettled([...sink.checks, ...sink.syncs]);

@@ -43,6 +43,9 @@ async function recoverRestore(home: HomeLayout): Promise<void> {
   if (!existsSync(home.restoreDir)) return;
   const { recoverInterruptedRestore } = await import('../backup/journal.js');
   await recoverInterruptedRestore(home);
+  // A committed restore whose safety backup's finisher died: made now, from the state it moved aside.
+  const { recoverPendingSafety } = await import('../backup/safety-point.js');
+  await recoverPendingSafety(home);
 }
 
 function report(app: App, err: unknown): void {

@@ -232,8 +232,9 @@ describe('encrypted restore', () => {
     expect(restored.code, restored.stderr).toBe(0);
     const result = JSON.parse(restored.stdout) as { archive: { id: string }; safety_backup: BackupRecord };
     expect(result.archive.id).toBe(plain.id);
-    // The safety backup is encrypted to the same recipients.
+    // The safety backup is encrypted to the same recipients (written in the background: wait for it).
     expect(result.safety_backup.path).toMatch(/pre-restore\/.*\.tar\.gz\.age$/);
+    for (let i = 0; i < 600 && existsSync(join(h.home, '.restore')); i++) await new Promise((r) => setTimeout(r, 100));
     expect(ageList(result.safety_backup.path)[0]).toBe('MANIFEST.json');
     // An old plaintext archive restores with encryption configured.
     const old = await h.cli('backup', 'restore', plain.path, '--confirm');

@@ -106,6 +106,8 @@ describe('CLI restore on a home whose daemon runs', () => {
     // Stopped, then read from disk.
     expect((await t.cliAsync(['stop'])).code).toBe(0);
     const final = kvKeys(t.home.memoryDb);
+    // The safety backup is written after the swap, in the background: wait for it.
+    for (let i = 0; i < 600 && existsSync(t.home.restoreDir); i++) await new Promise((r) => setTimeout(r, 100));
     const safety = archivedKeys(result.safety_backup!.path, join(t.root, 'safety'));
     expect(final.has('base/before-backup')).toBe(true);
     let afterGate = 0;

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BIN, tempDir } from '../support/cli.js';
+import { BIN, runCliAsync, tempDir } from '../support/cli.js';
 import { cli, dumpDb, makeHome, snapshotTree, waitForCleanup } from './support/home.js';
 
 const KILLS = Number(process.env.HOZIRON_CRASH_KILLS ?? 6);
@@ -141,6 +141,54 @@ describe('restore crash safety', () => {
       });
       expect(existsSync(join(fx.home, '.restore/journal.json')), `journal after a kill at swap step ${step}`).toBe(true);
       expect(await afterKill(fx, `a kill at swap step ${step}`)).toBe(step === 43 ? 'new' : 'old');
+    }
+  }, 600_000);
+
+  it('makes the safety backup exactly once after its finisher is killed at every step, and it restores the old state', async () => {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // The old state as a restore of its safety backup brings it back: databases by content
+    // (the archive holds snapshots of them), every other file and directory by type and bytes.
+    const byContent = () => {
+      const tree = Object.entries(snapshotTree(fx.home))
+        .filter(([k]) => !/\.db(-wal|-shm)?$/.test(k))
+        .map(([k, v]) => `${k} ${v.replace(/^(\w+) \d+/, '$1')}`);
+      return { tree, keys: dumpDb(join(fx.home, 'keys.db')), mem: dumpDb(join(fx.home, 'data/hoziron.db')) };
+    };
+    for (const step of ['claimed', 'linked', 'unmarked']) {
+      await fx.reset();
+      const old = byContent();
+      const r = await runCliAsync(['--home', fx.home, 'backup', 'restore', fx.archive, '--confirm', '--json'], {
+        env: { HOZIRON_TEST_KILL_IN_SAFETY: step },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const result = JSON.parse(r.stdout) as { restore_id: string; safety_backup: { id: string; pending?: boolean } };
+      expect(result.safety_backup.pending).toBe(true);
+      // The detached finisher kills itself at `step`; wait until it is gone.
+      const area = join(fx.home, '.restore', result.restore_id);
+      for (let i = 0; i < 600 && existsSync(join(area, 'owner')); i++) {
+        const pid = (JSON.parse(readFileSync(join(area, 'owner'), 'utf8')) as { pid: number }).pid;
+        if (!alive(pid) && pid !== undefined) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(existsSync(join(area, 'old')), `aside tree after a kill at ${step}`).toBe(true);
+      expect(existsSync(join(area, 'safety.json')), `marker after a kill at ${step}`).toBe(step !== 'unmarked');
+
+      expect(await afterKill(fx, `a kill of the safety finisher at ${step}`)).toBe('new');
+      const list = JSON.parse((await cli(fx.home, 'backup', 'list', '--json')).stdout) as { id: string; pending?: boolean; file: string }[];
+      expect(list.filter((b) => b.id === result.safety_backup.id).map((b) => b.pending ?? false)).toEqual([false]);
+      expect(readdirSync(join(fx.home, 'backups/pre-restore')).filter((n) => n.endsWith('.tar.gz'))).toHaveLength(1);
+
+      const back = await cli(fx.home, 'backup', 'restore', result.safety_backup.id, '--confirm');
+      expect(back.code, back.stderr).toBe(0);
+      expect(await waitForCleanup(fx.home)).toBe(true);
+      expect(byContent(), `the safety backup after a kill at ${step} restores the old state`).toEqual(old);
     }
   }, 600_000);
 });

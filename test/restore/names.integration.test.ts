@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempDir } from '../support/cli.js';
-import { cli, makeHome } from './support/home.js';
+import { cli, makeHome, waitForCleanup } from './support/home.js';
 
 let tmp: { dir: string; cleanup: () => void };
 beforeAll(() => {
@@ -143,7 +143,8 @@ describe('names a Linux home may hold survive create, verify and restore', () =>
     expect(restored.code, restored.stderr).toBe(0);
     expect(treeDigest(home)).toBe(before);
     expect(existsSync(stray)).toBe(false);
-    // ...but the safety backup holds it.
+    // ...but the safety backup holds it (made in the background from the state moved aside).
+    expect(await waitForCleanup(home)).toBe(true);
     const safety = readdirSync(join(home, 'backups/pre-restore')).find((n) => n.endsWith('.tar.gz'))!;
     expect(pythonNames(join(home, 'backups/pre-restore', safety))).toContain(
       Buffer.concat([Buffer.from('data/memory/new'), Buffer.from([0xfe])]).toString('hex'),

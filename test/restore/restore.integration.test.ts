@@ -61,8 +61,8 @@ describe('hoziron backup restore: round trip', () => {
       timings: { restore_ms: number };
     };
     expect(result.dry_run).toBe(false);
-    // The old state is deleted in the background after the command returns; the tree is
-    // compared once that is done (a loaded machine can still be deleting it here).
+    // The old state is archived as the safety backup, then deleted, in the background after
+    // the command returns; the tree is compared once that is done.
     expect(await waitForCleanup(home)).toBe(true);
 
     // Every file is byte-identical to the archived content (extracted by the system's tar);
@@ -87,9 +87,16 @@ describe('hoziron backup restore: round trip', () => {
     const events = dumpDb(join(home, 'audit.db')).events as { seq: number; action: string; detail: string }[];
     const auditArchived = dumpDb(join(extracted, 'audit.db')).events as unknown[];
     expect(events.slice(0, auditArchived.length)).toEqual(auditArchived);
-    expect(events).toHaveLength(auditArchived.length + 1);
-    expect(events.at(-1)!.action).toBe('backup.restore');
-    expect(JSON.parse(events.at(-1)!.detail)).toMatchObject({ archive_id: record.id, safety_backup_id: result.safety_backup.id });
+    // The restore, then the safety backup made after it from the state it moved aside (its
+    // create also records the restored archive's own create, which the archive cannot hold).
+    const added = events.slice(auditArchived.length);
+    expect(added[0]!.action).toBe('backup.restore');
+    expect(JSON.parse(added[0]!.detail)).toMatchObject({ archive_id: record.id, safety_backup_id: result.safety_backup.id });
+    expect(added.filter((e) => e.action === 'backup.restore')).toHaveLength(1);
+    expect(added.filter((e) => e.action === 'backup.create' && (e as { target?: string }).target === result.safety_backup.id)).toHaveLength(
+      1,
+    );
+    expect(added.every((e) => e.action === 'backup.restore' || e.action === 'backup.create')).toBe(true);
     expect((await cli(home, 'audit', 'verify')).code).toBe(0);
 
     const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; scope: string }[];
@@ -125,6 +132,30 @@ describe('hoziron backup restore: round trip', () => {
     const after = snapshotTree(home);
     for (const p of ['config.toml', '.env', 'keys.db', 'data/workflows/kept.yaml']) expect(after[p], p).toBe(keep[p]);
     expect(readFileSync(join(home, 'data/agents/agent-1/state.json'), 'utf8')).toBe('{"state":"idle","n":1}\n');
+  });
+
+  it('makes the safety backup after the swap: listed as pending, waited for by the next backup and by its own restore', async () => {
+    const home = await freshHome('safety-after');
+    const record = JSON.parse((await cli(home, 'backup', 'create', '--json')).stdout) as { id: string; path: string };
+    writeFileSync(join(home, 'data/memory/mem-1.md'), 'changed before the restore\n');
+    const r = await cli(home, 'backup', 'restore', record.id, '--confirm', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { safety_backup: { id: string; pending?: boolean; path: string; scope: string } };
+    expect(result.safety_backup).toMatchObject({ pending: true, scope: 'pre-restore' });
+    // Listed at once, pending or (on a fast machine) already complete, never twice.
+    const listed = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; pending?: boolean }[];
+    expect(listed.filter((b) => b.id === result.safety_backup.id)).toHaveLength(1);
+    // A backup right after the restore waits for the safety backup's lock instead of being refused.
+    const next = await cli(home, 'backup', 'create', '--json');
+    expect(next.code, next.stderr).toBe(0);
+    // Restoring the safety backup by id waits for it to be complete, and brings the change back.
+    const undo = await cli(home, 'backup', 'restore', result.safety_backup.id, '--confirm');
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(readFileSync(join(home, 'data/memory/mem-1.md'), 'utf8')).toBe('changed before the restore\n');
+    expect(existsSync(result.safety_backup.path)).toBe(true);
+    expect(await waitForCleanup(home)).toBe(true);
+    const list = JSON.parse((await cli(home, 'backup', 'list', '--json')).stdout) as { id: string; pending?: boolean }[];
+    expect(list.filter((b) => b.pending)).toEqual([]);
   });
 
   it('keeps the three newest safety backups, whatever [backup] retention says, and never counts them against it', async () => {

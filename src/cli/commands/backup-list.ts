@@ -19,7 +19,7 @@ function renderBackupTable(records: BackupRecord[]): string[] {
       r.id,
       formatTime(r.created_at),
       SCOPE_LABEL[r.scope],
-      formatBytes(r.size_bytes),
+      r.pending ? 'pending' : formatBytes(r.size_bytes),
       ...(located ? [r.location ?? ''] : []),
       r.file ?? '',
     ]),
@@ -36,12 +36,17 @@ export function registerBackupList(program: Command, app: App): void {
       const { home, cfg } = await app.open();
       const { listBackups } = await import('../../backup/catalog.js');
       const { listRemoteBackups, remoteConfigured, withLocations } = await import('../../backup/remote-catalog.js');
+      const { listPendingSafety } = await import('../../backup/safety-point.js');
       const warn = (m: string) => app.warn(m);
-      const records = opts.remote
-        ? await listRemoteBackups(home, cfg, warn)
-        : remoteConfigured(cfg)
-          ? await withLocations(home, cfg, await listBackups(cfg), warn)
-          : await listBackups(cfg);
+      const local = async () => {
+        // A restore's safety backup still being written shows first, marked pending (read
+        // first, so one completed meanwhile is listed once, complete).
+        const pending = await listPendingSafety(home, cfg);
+        const done = await listBackups(cfg);
+        const all = [...pending.filter((p) => !done.some((r) => r.id === p.id)), ...done];
+        return remoteConfigured(cfg) ? await withLocations(home, cfg, all, warn) : all;
+      };
+      const records = opts.remote ? await listRemoteBackups(home, cfg, warn) : await local();
       if (opts.json) app.printJson(records);
       else if (records.length === 0) app.print(opts.remote ? 'No backups on the remote.' : `No backups in ${cfg.storageDir}.`);
       else app.print(renderBackupTable(records));

@@ -87,8 +87,8 @@ function renderResult(r: RestoreResult, daemon: { pid: number } | undefined): st
     ...renderArchive(r),
     renderSince(r.since_backup, 'was'),
     ...renderChanges(r.changes),
-    `  safety backup: ${r.safety_backup ? `${r.safety_backup.id} (${r.safety_backup.path})` : 'none'}`,
-    `  time: restore ${(t.restore_ms / 1000).toFixed(1)}s + safety backup ${(t.safety_backup_ms / 1000).toFixed(1)}s = ${(t.total_ms / 1000).toFixed(1)}s`,
+    `  safety backup: ${r.safety_backup ? `${r.safety_backup.id} (${r.safety_backup.path})${r.safety_backup.pending ? ', being written from the previous state in the background' : ''}` : 'none'}`,
+    `  time: ${(t.total_ms / 1000).toFixed(1)}s (extract ${(t.extract_ms / 1000).toFixed(1)}s, checks ${(t.db_check_ms / 1000).toFixed(1)}s, fsync ${(t.fsync_ms / 1000).toFixed(1)}s, swap ${(t.swap_ms / 1000).toFixed(1)}s)`,
     daemon ? `The daemon (pid ${daemon.pid}) restored it and serves the restored state.` : 'Start the daemon with `hoziron start`.',
   ];
 }
