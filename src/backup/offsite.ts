@@ -61,7 +61,7 @@ async function pushEntry(store: S3Store, cfg: LoadedConfig, entry: CatalogEntry)
  * throws for an upload that fails: the result says which failed and why.
  */
 async function pushFiles(home: HomeLayout, cfg: LoadedConfig, files: string[], opts: OffsiteOptions): Promise<PushResult> {
-  const store = openRemote(home, cfg);
+  const store = await openRemote(home, cfg);
   const state = readRemoteState(home);
   const result: PushResult = { remote: store.where, uploaded: [], already: [], failed: [] };
   try {
@@ -169,7 +169,7 @@ export async function pushBackups(
   which: { all: true } | { idOrFile: string },
   opts: OffsiteOptions,
 ): Promise<PushResult> {
-  openRemote(home, cfg).close(); // refuses early when no remote is configured
+  (await openRemote(home, cfg)).close(); // refuses early when no remote is configured
   await ensureStorage(cfg);
   return withBackupLock(cfg.storageDir, 'push', async () => {
     let files: string[];

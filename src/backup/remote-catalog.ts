@@ -13,7 +13,7 @@ import { HozironError } from '../errors.js';
 import type { LoadedConfig } from '../home/config.js';
 import type { HomeLayout } from '../home/layout.js';
 import { credentialsFromEnvFile } from '../remote/credentials.js';
-import { S3Store } from '../remote/s3-store.js';
+import type { S3Store } from '../remote/s3-store.js';
 import { ENCRYPTED_SUFFIX, PLAIN_SUFFIX } from './archive-keys.js';
 import { findCatalogEntry, namesArchiveFile } from './catalog.js';
 import { withBackupLock } from './lock.js';
@@ -25,16 +25,21 @@ export function remoteConfigured(cfg: LoadedConfig): boolean {
   return cfg.config.backup.remote.url !== '';
 }
 
-/** The remote store of this home's config; a `usage` error when none is configured. */
-export function openRemote(home: HomeLayout, cfg: LoadedConfig): S3Store {
+/**
+ * The remote store of this home's config; a `usage` error when none is configured. The AWS
+ * SDK is loaded here, on first use, so that commands on a home without a remote never pay
+ * for loading it.
+ */
+export async function openRemote(home: HomeLayout, cfg: LoadedConfig): Promise<S3Store> {
   if (!remoteConfigured(cfg)) {
     throw new HozironError('usage', 'no remote is configured (backup.remote.url is empty)', 'set [backup.remote] url in config.toml');
   }
+  const { S3Store } = await import('../remote/s3-store.js');
   return new S3Store(cfg.config.backup.remote, credentialsFromEnvFile(home.env));
 }
 
 async function withStore<T>(home: HomeLayout, cfg: LoadedConfig, fn: (store: S3Store) => Promise<T>): Promise<T> {
-  const store = openRemote(home, cfg);
+  const store = await openRemote(home, cfg);
   try {
     return await fn(store);
   } finally {
@@ -161,7 +166,16 @@ export async function pullBackup(
       await store.download(file, dest, m[1]!);
       const stat = await fs.stat(dest);
       await writeChecksum(dest, m[1]!);
-      await writeSummary(dest, { ...summary, archive: { size: stat.size, mtime_ms: stat.mtimeMs }, kind: 'regular', checked: undefined });
+      // The summary describes this file now: its size and time here, the checksum just verified,
+      // and no verification or check of this copy yet (the other host's do not carry over).
+      await writeSummary(dest, {
+        ...summary,
+        archive: { size: stat.size, mtime_ms: stat.mtimeMs },
+        kind: 'regular',
+        checksum: `sha256:${m[1]!}`,
+        last_verified_at: null,
+        checked: undefined,
+      });
       auditEvent(home, opts.actor, 'backup.pull', remote.id, { file, remote: store.where, checksum: remote.checksum }, opts.onWarning);
       return { ...(await findCatalogEntry(cfg, dest)).record, location: 'both' as const };
     }),

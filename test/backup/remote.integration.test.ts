@@ -71,7 +71,7 @@ beforeAll(async () => {
   expect(kg.code, kg.stderr).toBe(0);
   recipient = kg.stdout.trim();
   setRecipient(h.home, recipient);
-  // 12 MiB that does not compress: the archive is uploaded in several 8 MiB parts.
+  // 12 MiB that does not compress: the archive is uploaded in several 5 MiB parts.
   writeFileSync(join(h.home, 'data', 'skills', 'package.bin'), randomBytes(12 * 1024 * 1024));
   configureRemote(h.home, s3.endpoint);
 }, 60_000);
