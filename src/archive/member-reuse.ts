@@ -24,7 +24,13 @@ function inflateRaw(buf: Buffer, expected: number): Promise<{ buffer: Buffer; co
   return new Promise((resolve, reject) => {
     // `info` makes the result { buffer, engine } (engine.bytesWritten: input consumed); @types/node does not type it.
     // One output buffer of the expected size (and a little): not 16 KiB pieces joined afterwards.
-    const opts = { info: true, chunkSize: Math.max(64 * 1024, expected + 1024) } as zlib.ZlibOptions;
+    // maxOutputLength: a member that inflates past the segment it claims to hold (a
+    // decompression bomb in a damaged or hostile previous archive) fails here, at that size.
+    const opts = {
+      info: true,
+      chunkSize: Math.max(64 * 1024, expected + 1024),
+      maxOutputLength: Math.max(1, expected),
+    } as zlib.ZlibOptions;
     zlib.inflateRaw(buf, opts, (err, result) => {
       if (err) return reject(err);
       const r = result as unknown as { buffer: Buffer; engine: { bytesWritten: number } };

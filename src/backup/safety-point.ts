@@ -156,6 +156,8 @@ export function pendingRecord(cfg: LoadedConfig, p: SafetyPlan & { scope: 'full'
 async function pendingAreas(home: HomeLayout): Promise<string[]> {
   let names: string[];
   try {
+    // `.restore` itself a symbolic link (out of the home): nothing in it is ours to finish.
+    if (!(await fs.lstat(home.restoreDir)).isDirectory()) return [];
     names = await fs.readdir(home.restoreDir);
   } catch {
     return [];
@@ -218,7 +220,7 @@ export async function finishSafetyBackup(
     if (!p) return undefined; // finished meanwhile by another process
     // Never archive through a symbolic link: only the real tree the swap moved aside.
     const old = join(home.restoreWorkDir(restoreId), 'old');
-    for (const dir of [home.restoreWorkDir(restoreId), old]) {
+    for (const dir of [home.restoreDir, home.restoreWorkDir(restoreId), old]) {
       const st = await fs.lstat(dir).catch(() => undefined);
       if (!st?.isDirectory()) {
         throw new HozironError(

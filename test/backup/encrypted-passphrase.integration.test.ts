@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupRecord } from '../../src/api/types.js';
 import type { Manifest } from '../../src/archive/manifest.js';
 import { BIN, runCliAsync, type CliResult } from '../support/cli.js';
-import { snapshotTree } from '../restore/support/home.js';
+import { snapshotTree, waitForCleanup } from '../restore/support/home.js';
 import { createJson, makeHome, sha256, sh, type TestHome } from './helpers.js';
 
 const PASSPHRASE = 'correct horse battery staple';
@@ -145,6 +145,8 @@ describe('passphrase archives made by age -p', () => {
   it('refuses a wrong passphrase, an identity, or no passphrase, in one line, the home unchanged', async () => {
     const other = join(h.dir, 'other.key');
     expect((await h.cli('backup', 'keygen', '--output', other)).code).toBe(0);
+    // The previous test's restore makes its safety backup in the background: let it finish.
+    expect(await waitForCleanup(h.home)).toBe(true);
     const before = snapshotTree(h.home);
     const cases: [Promise<CliResult>, RegExp][] = [
       [

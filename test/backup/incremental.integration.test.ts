@@ -47,6 +47,10 @@ async function checkStandalone(t: TestHome, r: BackupRecord): Promise<void> {
   expect(gnuTarList(r.path)[0]).toBe('MANIFEST.json');
   const sum = sh('sha256sum', ['-c', basename(`${r.path}.sha256`)], dirname(r.path));
   expect(sum.code, sum.stderr).toBe(0);
+  // Another gzip reader of its concatenated members: pigz tests every member and its CRC.
+  const pigz = sh('pigz', ['-t', r.path]);
+  expect(pigz.code, pigz.stderr).toBe(0);
+  expect(pigz.stderr).toBe('');
   const v = await t.cli('backup', 'verify', r.id, '--json');
   expect(v.code, v.stderr).toBe(0);
   const out = join(t.dir, `x-${r.id}`);

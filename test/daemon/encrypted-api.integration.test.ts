@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiError, BackupRecord } from '../../src/api/types.js';
 import { generateIdentity } from '../../src/crypto/keys.js';
+import { waitForCleanup } from '../restore/support/home.js';
 import { makeHome, startDaemon, type ApiClient, type TestHome } from './support.js';
 
 describe('daemon backup API with encryption', () => {
@@ -70,6 +71,8 @@ describe('daemon backup API with encryption', () => {
   });
 
   it('a CLI restore with a passphrase is refused while the daemon runs, nothing changed', async () => {
+    // The API restore above makes its safety backup in the background: let it finish.
+    expect(await waitForCleanup(t.home.root)).toBe(true);
     const before = readdirSync(t.home.defaultStorage).sort();
     const r = await t.cliAsync(['backup', 'restore', created.path, '--confirm', '--passphrase'], { HOZIRON_BACKUP_PASSPHRASE: 'hunter2' });
     expect(r.code).toBe(1);

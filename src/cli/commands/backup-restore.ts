@@ -123,8 +123,11 @@ export function registerBackupRestore(program: Command, app: App): void {
       const passphrase = await commandPassphrase(app, opts, false);
       const cfg = passphrase ? withPassphraseIdentity(loaded, passphrase) : withIdentityFile(loaded, opts.identity);
       // Not in the storage path but on the remote: fetched first, verified as it streams.
+      // A restore's safety backup still being made is never on the remote: the restore waits for it.
       const { ensureLocalBackup } = await import('../../backup/remote-catalog.js');
-      await ensureLocalBackup(home, cfg, source, { actor: 'cli', onWarning: (m) => app.warn(m) });
+      const { listPendingSafety } = await import('../../backup/safety-point.js');
+      const pendingSafety = (await listPendingSafety(home, cfg)).some((r) => r.id.startsWith(source));
+      if (!pendingSafety) await ensureLocalBackup(home, cfg, source, { actor: 'cli', onWarning: (m) => app.warn(m) });
       const progress = await startProgress(opts.confirm ? 'Restoring' : 'Verifying', {
         json: opts.json,
         phase: opts.confirm ? 'stage' : 'verify',

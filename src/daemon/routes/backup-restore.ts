@@ -2,6 +2,7 @@
 import { isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ensureLocalBackup } from '../../backup/remote-catalog.js';
+import { listPendingSafety } from '../../backup/safety-point.js';
 import type { BackupRestoreRequest } from '../../api/daemon.js';
 import { HozironError } from '../../errors.js';
 import type { BackupRunner } from '../backup-runner.js';
@@ -44,8 +45,10 @@ export function restoreRoutes(runner: BackupRunner, scheduler: BackupScheduler) 
           throw new HozironError('bad_request', '"identity_file" must be an absolute path');
         }
         // By id, not in the storage path but on the remote: fetched first, verified as it streams.
-        if (request.body?.id !== undefined) {
-          await ensureLocalBackup(ctx.home, ctx.cfg, request.body.id, {
+        // A restore's safety backup still being made is never on the remote: the restore waits for it.
+        const id = request.body?.id;
+        if (id !== undefined && !(await listPendingSafety(ctx.home, ctx.cfg)).some((r) => r.id.startsWith(id))) {
+          await ensureLocalBackup(ctx.home, ctx.cfg, id, {
             actor: actorOf(request),
             onWarning: (m) => ctx.log.warn(`restore: ${m}`),
           });
