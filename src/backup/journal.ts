@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { HozironError, errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { fsyncDir } from '../fsutil/durable.js';
-import type { HomeLayout } from '../home/layout.js';
+import { CLEANER_SUFFIX, type HomeLayout } from '../home/layout.js';
 import { AuditLog } from '../stores/audit.js';
 import { removeTree } from '../fsutil/durable.js';
 import { exists } from '../fsutil/exists.js';
@@ -81,8 +81,6 @@ export interface RestoreJournal {
 const OWNER_FILE = 'owner';
 /** A restore id as `randomUUID` makes it; the only names a journal may give its work area. */
 const RESTORE_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** `<work area>.cleaner` holds the owner record of the background process deleting that work area. */
-const CLEANER_SUFFIX = '.cleaner';
 
 export function stageDirOf(home: HomeLayout, id: string): string {
   return join(home.restoreWorkDir(id), 'stage');

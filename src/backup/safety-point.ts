@@ -248,11 +248,16 @@ export async function finishSafetyBackup(
           from: { root: old, id: p.id, created: new Date(p.created_at), recipients: p.recipients.map((r) => parseRecipient(r)!) },
         }));
       crashPoint('linked');
+      // Named as being deleted before the marker goes, so that no `start` or restore sees a
+      // work area without its marker and a live owner as a restore in progress.
+      const cleaner = home.restoreCleanerFile(restoreId);
+      await fs.writeFile(cleaner, `${JSON.stringify(makeOwner())}\n`, { mode: 0o600 });
       await fs.rm(markerOf(home, restoreId));
       await fsyncDir(home.restoreWorkDir(restoreId));
       crashPoint('unmarked');
       stopBeating();
       await removeTree(home.restoreWorkDir(restoreId));
+      await fs.rm(cleaner, { force: true });
       await fs.rmdir(home.restoreDir).catch(() => undefined);
       return record;
     } finally {

@@ -45,6 +45,9 @@ export function resolveHomeDir(flag?: string, env: NodeJS.ProcessEnv = process.e
   return isAbsolute(chosen) ? chosen : resolve(chosen);
 }
 
+/** Suffix of a work area's cleaner file (`HomeLayout.restoreCleanerFile`). */
+export const CLEANER_SUFFIX = '.cleaner';
+
 export class HomeLayout {
   readonly root: string;
 
@@ -117,5 +120,9 @@ export class HomeLayout {
   /** Work area of one restore (or dry run): `stage/`, `old/` and its `owner` pid file. */
   restoreWorkDir(id: string): string {
     return join(this.restoreDir, id);
+  }
+  /** Beside a work area being deleted: the owner record of the process deleting it. */
+  restoreCleanerFile(id: string): string {
+    return `${this.restoreWorkDir(id)}${CLEANER_SUFFIX}`;
   }
 }
