@@ -74,8 +74,10 @@ describe('daemon schedule and shutdown backups', () => {
     expect(archives(t.home.defaultStorage)).toEqual([]);
 
     expect(await waitFor(() => archives(t.home.defaultStorage).length === 1, 30_000)).toBe(true);
+    // The run records its success, then the scheduler arms the following slot: wait for both.
+    const armedAgain = (s: BackupStatusResponse) => s.last_success !== null && s.next_run !== new Date(slot).toISOString();
     let status = await api.request<BackupStatusResponse>('GET', '/v1/backup/status');
-    for (let i = 0; i < 40 && status.body.last_success === null; i++) {
+    for (let i = 0; i < 40 && !armedAgain(status.body); i++) {
       await new Promise((r) => setTimeout(r, 250));
       status = await api.request<BackupStatusResponse>('GET', '/v1/backup/status');
     }
