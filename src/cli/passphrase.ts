@@ -4,6 +4,7 @@
  * (twice for a new archive, as `age -p` does). Never from argv, never printed or logged;
  * without a terminal and without the other two it is refused in one line.
  */
+import { Option, type Command } from 'commander';
 import { HozironError } from '../errors.js';
 import { checkedPassphrase, readPassphraseFile, type Passphrase } from '../crypto/passphrase.js';
 import type { App } from './app.js';
@@ -14,6 +15,24 @@ export interface PassphraseFlags {
 }
 
 const PASSPHRASE_ENV = 'HOZIRON_BACKUP_PASSPHRASE';
+
+/** The options that say how to decrypt an archive (verify, restore): an identity or a passphrase. */
+export function addDecryptOptions(command: Command): Command {
+  return command
+    .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
+    .addOption(
+      new Option(
+        '--passphrase',
+        'decrypt an archive made with a passphrase (age -p): asked on the terminal, or HOZIRON_BACKUP_PASSPHRASE',
+      ).conflicts('identity'),
+    )
+    .addOption(
+      new Option('--passphrase-file <file>', 'like --passphrase, read from the first line of this file').conflicts([
+        'identity',
+        'passphrase',
+      ]),
+    );
+}
 
 /** Bytes typed after the end of one answer (both answers pasted at once), kept for the next prompt. */
 let typedAhead = '';

@@ -7,10 +7,10 @@
  * one `AGE-SECRET-KEY-1…` per line.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { bech32 } from 'bech32';
-import { HozironError, errnoCode } from '../errors.js';
+import { HozironError } from '../errors.js';
 import type { Passphrase } from './passphrase.js';
+import { readSecretFile } from './secret-file.js';
 
 const RECIPIENT_HRP = 'age';
 const IDENTITY_HRP = 'age-secret-key-';
@@ -130,20 +130,7 @@ export interface LoadedIdentities {
 
 /** Read an identity file (age-keygen format). Errors name the file and line, never a key. */
 export async function readIdentityFile(path: string): Promise<LoadedIdentities> {
-  let text: string;
-  let mode: number;
-  try {
-    const handle = await fs.open(path, 'r');
-    try {
-      mode = (await handle.stat()).mode;
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    const why = errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(err) ?? 'error'})`;
-    throw new HozironError('identity_required', `the identity file ${path} ${why}`);
-  }
+  const { text, warning } = await readSecretFile(path, 'the identity file', 'identity_required');
   const identities: X25519Identity[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
@@ -159,11 +146,6 @@ export async function readIdentityFile(path: string): Promise<LoadedIdentities> 
     identities.push(id);
   });
   if (identities.length === 0) throw new HozironError('identity_required', `the identity file ${path} holds no identity`);
-  const loose = mode & 0o077;
-  const warning =
-    loose !== 0
-      ? `the identity file ${path} is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); restrict it to 0600`
-      : undefined;
   return { identities, ...(warning ? { warning } : {}) };
 }
 

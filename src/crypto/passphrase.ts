@@ -11,9 +11,9 @@
  * the event loop. The passphrase is held in a `Passphrase`, which prints as a placeholder.
  */
 import { randomBytes, scrypt } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { inspect } from 'node:util';
-import { HozironError, errnoCode } from '../errors.js';
+import { HozironError } from '../errors.js';
+import { readSecretFile } from './secret-file.js';
 
 const SCRYPT_LABEL = 'age-encryption.org/v1/scrypt';
 /** What age -p uses, and what this module writes. */
@@ -100,26 +100,7 @@ export function checkedPassphrase(text: string, where: string): Passphrase {
  * with a warning, as an identity file is.
  */
 export async function readPassphraseFile(path: string): Promise<{ passphrase: Passphrase; warning?: string }> {
-  let text: string;
-  let mode: number;
-  try {
-    const handle = await fs.open(path, 'r');
-    try {
-      mode = (await handle.stat()).mode;
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    const why = errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(err) ?? 'error'})`;
-    throw new HozironError('usage', `the passphrase file ${path} ${why}`);
-  }
+  const { text, warning } = await readSecretFile(path, 'the passphrase file', 'usage');
   const passphrase = checkedPassphrase(text.split('\n')[0]!.replace(/\r$/, ''), `the passphrase file ${path}`);
-  const loose = mode & 0o077;
-  if (loose === 0) return { passphrase };
-  const shown = (mode & 0o777).toString(8).padStart(4, '0');
-  return {
-    passphrase,
-    warning: `the passphrase file ${path} is accessible by group or others (mode ${shown}); restrict it to 0600`,
-  };
+  return { passphrase, ...(warning ? { warning } : {}) };
 }

@@ -2,14 +2,14 @@
  * `hoziron backup restore <id|file> [--confirm] [--no-verify] [--identity FILE] [--json]`. With a daemon running
  * on the home, a confirmed restore goes through it (daemon/cli-restore.ts).
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { RestoreChanges, RestoreKeyRef, RestorePlan, RestoreResult, RestoreSinceBackup } from '../../api/restore.js';
 import { printableLine } from '../../printable.js';
 import type { App } from '../app.js';
 import { formatBytes, formatDuration, formatTime } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
-import { commandPassphrase, type PassphraseFlags } from '../passphrase.js';
+import { addDecryptOptions, commandPassphrase, type PassphraseFlags } from '../passphrase.js';
 
 /** Paths shown per kind of change in the human view (--json lists every one). */
 const FIRST_PATHS = 10;
@@ -96,25 +96,17 @@ function renderResult(r: RestoreResult, daemon: { pid: number } | undefined): st
 type RestoreFlags = { confirm?: boolean; verify: boolean; checksum?: string; json?: boolean; identity?: string } & PassphraseFlags;
 
 export function registerBackupRestore(program: Command, app: App): void {
-  backupCommand(program)
-    .command('restore <id|file>')
-    .description('restore the home from a backup (a dry run unless --confirm)')
-    .option('--confirm', 'actually restore (without it: verify and show what would change)')
-    .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
-    .option('--checksum <sha256:hex>', 'verify the archive against this checksum (e.g. published beside a download) instead of its .sha256')
-    .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
-    .addOption(
-      new Option(
-        '--passphrase',
-        'decrypt an archive made with a passphrase (age -p): asked on the terminal, or HOZIRON_BACKUP_PASSPHRASE',
-      ).conflicts('identity'),
-    )
-    .addOption(
-      new Option('--passphrase-file <file>', 'like --passphrase, read from the first line of this file').conflicts([
-        'identity',
-        'passphrase',
-      ]),
-    )
+  addDecryptOptions(
+    backupCommand(program)
+      .command('restore <id|file>')
+      .description('restore the home from a backup (a dry run unless --confirm)')
+      .option('--confirm', 'actually restore (without it: verify and show what would change)')
+      .option('--no-verify', 'skip the whole-archive checksum (every entry is still checked)')
+      .option(
+        '--checksum <sha256:hex>',
+        'verify the archive against this checksum (e.g. published beside a download) instead of its .sha256',
+      ),
+  )
     .option('--json', 'print the plan or the result as one JSON document')
     .action(async (source: string, opts: RestoreFlags) => {
       const { home, cfg: loaded } = await app.open();

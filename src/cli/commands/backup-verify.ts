@@ -1,12 +1,12 @@
 /** `hoziron backup verify <id|file> [--json]`: every check a restore makes, changing nothing. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { isHozironError } from '../../errors.js';
 import type { App } from '../app.js';
 import { cliHint } from '../hints.js';
 import { formatBytes } from '../format.js';
 import { startProgress } from '../progress.js';
 import { backupCommand } from './backup.js';
-import { commandPassphrase, type PassphraseFlags } from '../passphrase.js';
+import { addDecryptOptions, commandPassphrase, type PassphraseFlags } from '../passphrase.js';
 import type { VerifyReport } from '../../api/types.js';
 
 const CHECKSUM_WORDS: Record<VerifyReport['checksum_source'], string> = {
@@ -16,24 +16,16 @@ const CHECKSUM_WORDS: Record<VerifyReport['checksum_source'], string> = {
 };
 
 export function registerBackupVerify(program: Command, app: App): void {
-  backupCommand(program)
-    .command('verify')
-    .description('verify an archive: checksum, every entry against the manifest, databases, audit chain')
-    .argument('<id|file>', 'backup id (from `backup list`) or archive path')
-    .option('--checksum <sha256:hex>', 'compare the archive with this checksum (e.g. published beside a download) instead of its .sha256')
-    .option('--identity <file>', 'age identity file to decrypt an encrypted archive (else HOZIRON_BACKUP_IDENTITY, identity_file)')
-    .addOption(
-      new Option(
-        '--passphrase',
-        'decrypt an archive made with a passphrase (age -p): asked on the terminal, or HOZIRON_BACKUP_PASSPHRASE',
-      ).conflicts('identity'),
-    )
-    .addOption(
-      new Option('--passphrase-file <file>', 'like --passphrase, read from the first line of this file').conflicts([
-        'identity',
-        'passphrase',
-      ]),
-    )
+  addDecryptOptions(
+    backupCommand(program)
+      .command('verify')
+      .description('verify an archive: checksum, every entry against the manifest, databases, audit chain')
+      .argument('<id|file>', 'backup id (from `backup list`) or archive path')
+      .option(
+        '--checksum <sha256:hex>',
+        'compare the archive with this checksum (e.g. published beside a download) instead of its .sha256',
+      ),
+  )
     .option('--json', 'print the verification report as one JSON document')
     .action(async (idOrFile: string, opts: { json?: boolean; checksum?: string; identity?: string } & PassphraseFlags) => {
       const { home, cfg: loaded } = await app.open();
